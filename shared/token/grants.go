@@ -1,10 +1,12 @@
 package token
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"sort"
+	"strings"
 )
 
 // Grant keys as they appear in a token's "grants" object.
@@ -106,36 +108,69 @@ func (v VoiceGrant) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// UnmarshalJSON decodes the known grants and keeps unknown keys in Unknown.
+// UnmarshalJSON decodes the known grants, reading keys exactly as spelled,
+// and keeps unknown keys in Unknown. A type error names the grant's field
+// ("video.room"), which encoding/json prefixes with the enclosing path.
 func (g *Grants) UnmarshalJSON(data []byte) error {
-	type plain Grants
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
+	if isNull(data) {
+		return nil
 	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
 		return err
 	}
-	for key, raw := range all {
-		if key != KeyIdentity && !isGrantKey(key) {
-			if p.Unknown == nil {
-				p.Unknown = make(map[string]json.RawMessage)
+	var ng Grants
+	for _, key := range sortedKeys(all) {
+		raw := all[key]
+		target := ng.field(key)
+		if target == nil {
+			if ng.Unknown == nil {
+				ng.Unknown = make(map[string]json.RawMessage)
 			}
-			p.Unknown[key] = raw
+			ng.Unknown[key] = raw
+			continue
+		}
+		if err := unmarshalExact(raw, target); err != nil {
+			return prefixField(key, err)
 		}
 	}
-	*g = Grants(p)
+	*g = ng
 	return nil
 }
 
-func isGrantKey(key string) bool {
-	for _, k := range GrantKeys {
-		if k == key {
-			return true
-		}
+// field returns a pointer to the field that holds grant key, or nil when
+// Twilio defines no such key.
+func (g *Grants) field(key string) any {
+	switch key {
+	case KeyIdentity:
+		return &g.Identity
+	case KeyVideo:
+		return &g.Video
+	case KeyChat:
+		return &g.Chat
+	case KeyIPMessaging:
+		return &g.IPMessaging
+	case KeySync:
+		return &g.Sync
+	case KeyVoice:
+		return &g.Voice
+	case KeyTaskRouter:
+		return &g.TaskRouter
+	case KeyPlayer:
+		return &g.Player
+	case KeyRTC:
+		return &g.RTC
 	}
-	return false
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Keys returns the keys of the grants present, in GrantKeys order, followed
@@ -161,63 +196,100 @@ func (g Grants) Keys() []string {
 }
 
 // ParseGrantsStrict decodes a grants object as a client asks for it: unknown
-// grant keys, unknown fields inside a grant and wrong types are errors that
-// name the offending field ("grants.voice.outgoing.application_sid"). It then
-// validates SIDs and the identity with Validate.
+// grant keys, unknown fields inside a grant (keys are case-sensitive) and
+// wrong types are errors that name the offending field
+// ("grants.voice.outgoing.application_sid"). It then validates SIDs and the
+// identity with Validate. It returns the first problem CheckGrants finds.
 func ParseGrantsStrict(data []byte) (Grants, error) {
-	var g Grants
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil {
-		return g, &FieldError{Field: "grants", Problem: "must be a JSON object of grants"}
+	g, problems := CheckGrants(data)
+	if len(problems) > 0 {
+		return Grants{}, problems[0]
 	}
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		raw := all[key]
-		field := "grants." + key
-		var target any
-		switch key {
-		case KeyIdentity:
-			target = &g.Identity
-		case KeyVideo:
-			target = &g.Video
-		case KeyChat:
-			target = &g.Chat
-		case KeyIPMessaging:
-			target = &g.IPMessaging
-		case KeySync:
-			target = &g.Sync
-		case KeyVoice:
-			target = &g.Voice
-		case KeyTaskRouter:
-			target = &g.TaskRouter
-		case KeyPlayer:
-			target = &g.Player
-		case KeyRTC:
-			target = &g.RTC
-		default:
-			return Grants{}, &FieldError{Field: field, Problem: fmt.Sprintf("is not a Twilio grant (known: %v)", GrantKeys)}
-		}
-		if err := decodeStrict(raw, target); err != nil {
-			return Grants{}, fieldErrorFrom(field, err)
-		}
-	}
-	return g, g.Validate()
+	return g, nil
 }
 
-func decodeStrict(raw []byte, target any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(target); err != nil {
-		return err
+// CheckGrants decodes a grants object and reports every problem
+// ParseGrantsStrict would refuse, each a *FieldError naming the field and
+// wrapping its kind (ErrUnknownField, ErrWrongType, ErrBadSID…): decoding
+// problems in key order, then Validate's. The grants it returns hold what
+// could be decoded; a grant whose value had the wrong type is left out.
+func CheckGrants(data []byte) (Grants, []*FieldError) {
+	var g Grants
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(data, &all); err != nil || all == nil {
+		return Grants{}, []*FieldError{{Field: "grants", Problem: `must be a JSON object of grants, e.g. {"identity": "alice", "video": {"room": "My Room"}}, got ` + describeJSON(data), Err: ErrWrongType}}
 	}
-	if dec.More() {
-		return fmt.Errorf("unexpected data after the value")
+	var problems []*FieldError
+	for _, key := range sortedKeys(all) {
+		raw := all[key]
+		field := "grants." + key
+		target := g.field(key)
+		if target == nil {
+			problems = append(problems, &FieldError{Field: field, Problem: unknownGrantProblem(key), Err: ErrUnknownField})
+			continue
+		}
+		if isNull(raw) {
+			problems = append(problems, &FieldError{Field: field, Problem: "must be " + kindOfTarget(target) + ", not null: leave the key out instead", Err: ErrWrongType})
+			continue
+		}
+		filtered, unknown := exactKeys(raw, reflect.TypeOf(target).Elem(), field)
+		problems = append(problems, unknown...)
+		if err := json.Unmarshal(filtered, target); err != nil {
+			problems = append(problems, fieldErrorFrom(field, err))
+			reflect.ValueOf(target).Elem().SetZero()
+		}
 	}
-	return nil
+	return g, append(problems, g.problems()...)
+}
+
+// unknownGrantProblem explains an unknown grant key, suggesting the key
+// meant when it is a common mistake.
+func unknownGrantProblem(key string) string {
+	if want, ok := grantAliases[strings.ToLower(key)]; ok && want != key {
+		return fmt.Sprintf("is not a Twilio grant: did you mean %q? (known: %s)", want, strings.Join(GrantKeys, ", "))
+	}
+	return fmt.Sprintf("is not a Twilio grant (known: identity, %s)", strings.Join(GrantKeys, ", "))
+}
+
+// grantAliases maps lower-cased names people write for a grant to its key.
+var grantAliases = map[string]string{
+	"identity": KeyIdentity, "video": KeyVideo, "videogrant": KeyVideo, "video_grant": KeyVideo,
+	"chat": KeyChat, "chatgrant": KeyChat, "conversations": KeyChat, "conversation": KeyChat,
+	"ip_messaging": KeyIPMessaging, "ipmessaging": KeyIPMessaging,
+	"data_sync": KeySync, "sync": KeySync, "datasync": KeySync, "syncgrant": KeySync,
+	"voice": KeyVoice, "voicegrant": KeyVoice,
+	"task_router": KeyTaskRouter, "taskrouter": KeyTaskRouter, "task-router": KeyTaskRouter,
+	"player": KeyPlayer, "playback": KeyPlayer, "playbackgrant": KeyPlayer,
+	"rtc": KeyRTC,
+}
+
+func kindOfTarget(target any) string {
+	t := reflect.TypeOf(target).Elem()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return jsonKind(t.Kind().String())
+}
+
+// describeJSON names the kind of a JSON value for an error message.
+func describeJSON(data []byte) string {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "text that is not valid JSON"
+	}
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	}
+	return "an object"
 }
 
 // fieldErrorFrom turns an encoding/json error into a FieldError that names the
@@ -226,21 +298,19 @@ func fieldErrorFrom(field string, err error) *FieldError {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
-	case asError(err, &typeErr):
-		f := field
-		if typeErr.Field != "" {
-			f = field + "." + typeErr.Field
-		}
-		return &FieldError{Field: f, Problem: "must be " + jsonKind(typeErr.Type.Kind().String()) + ", not " + typeErr.Value}
-	case asError(err, &syntaxErr):
-		return &FieldError{Field: field, Problem: "is not valid JSON"}
+	case errors.As(err, &typeErr):
+		return &FieldError{Field: join(field, typeErr.Field), Problem: typeProblem(typeErr), Err: ErrWrongType}
+	case errors.As(err, &syntaxErr):
+		return &FieldError{Field: field, Problem: "is not valid JSON", Err: ErrWrongType}
 	}
-	msg := err.Error()
-	const unknownPrefix = "json: unknown field "
-	if len(msg) > len(unknownPrefix) && msg[:len(unknownPrefix)] == unknownPrefix {
-		return &FieldError{Field: field, Problem: "has an unknown field " + msg[len(unknownPrefix):]}
-	}
-	return &FieldError{Field: field, Problem: msg}
+	return &FieldError{Field: field, Problem: err.Error(), Err: ErrWrongType}
+}
+
+// typeProblem says what a json type error's field must be and what it was:
+// "must be a string, not number", "must be a whole number, not 1.5".
+func typeProblem(e *json.UnmarshalTypeError) string {
+	got, _ := strings.CutPrefix(e.Value, "number ")
+	return "must be " + jsonKind(e.Type.Kind().String()) + ", not " + got
 }
 
 func jsonKind(goKind string) string {
@@ -251,8 +321,12 @@ func jsonKind(goKind string) string {
 		return "true or false"
 	case "map", "struct", "ptr":
 		return "an object"
-	case "int", "int64", "float64":
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
+	case "float32", "float64":
 		return "a number"
+	case "slice", "array":
+		return "an array"
 	}
 	return "a " + goKind
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -80,43 +81,90 @@ func (e *DecodeError) Error() string { return e.Kind.Error() + ": " + e.Detail }
 func (e *DecodeError) Unwrap() error { return e.Kind }
 
 // Decode splits and decodes a token without checking its signature. It
-// accepts surrounding white space and a "Bearer " prefix, as pasted.
+// accepts surrounding white space and a "Bearer " prefix, as pasted. Claim
+// and header keys are read exactly as spelled ("EXP" is not "exp"), as
+// Twilio reads them. Errors are *DecodeError values naming the part at
+// fault.
 func Decode(raw string) (*Token, error) {
-	raw = strings.TrimSpace(raw)
-	raw = strings.TrimSpace(strings.TrimPrefix(raw, "Bearer "))
+	header, payload, sig, err := DecodeSegments(raw)
+	if err != nil && !errors.Is(err, ErrBadSig) {
+		return nil, err
+	}
+	// A header or payload problem is reported before a signature problem:
+	// it is the earlier, and usually the real, mistake.
+	t := &Token{Raw: trimToken(raw), HeaderJSON: header, PayloadJSON: payload, Signature: sig}
+	if err := decodeObject(header, &t.Header); err != nil {
+		return nil, &DecodeError{ErrBadHeader, err.Error()}
+	}
+	if err := decodeObject(payload, &t.Claims); err != nil {
+		return nil, &DecodeError{ErrBadPayload, err.Error()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// DecodeSegments splits a token into its three segments and decodes their
+// base64url, without parsing any JSON. Errors are *DecodeError values. When
+// only the signature segment is at fault (ErrBadSig), the decoded header and
+// payload are returned with the error, so that a linter can still read them.
+func DecodeSegments(raw string) (header, payload, signature []byte, err error) {
+	raw = trimToken(raw)
 	if raw == "" {
-		return nil, &DecodeError{ErrNotJWT, "the token is empty"}
+		return nil, nil, nil, &DecodeError{ErrNotJWT, "the token is empty"}
 	}
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
-		return nil, &DecodeError{ErrNotJWT, fmt.Sprintf("a JWT has 3 dot-separated segments, this has %d", len(parts))}
+		return nil, nil, nil, &DecodeError{ErrNotJWT, segmentCountDetail(len(parts))}
 	}
-	t := &Token{Raw: raw}
-	var err error
-	if t.HeaderJSON, err = decodeSegment(parts[0]); err != nil {
-		return nil, &DecodeError{ErrBadHeader, "header segment: " + err.Error()}
+	if header, err = decodeSegment(parts[0]); err != nil {
+		return nil, nil, nil, &DecodeError{ErrBadHeader, "header segment: " + err.Error()}
 	}
-	if err := decodeObject(t.HeaderJSON, &t.Header); err != nil {
-		return nil, &DecodeError{ErrBadHeader, err.Error()}
-	}
-	if t.PayloadJSON, err = decodeSegment(parts[1]); err != nil {
-		return nil, &DecodeError{ErrBadPayload, "payload segment: " + err.Error()}
-	}
-	if err := decodeObject(t.PayloadJSON, &t.Claims); err != nil {
-		return nil, &DecodeError{ErrBadPayload, err.Error()}
+	if payload, err = decodeSegment(parts[1]); err != nil {
+		return nil, nil, nil, &DecodeError{ErrBadPayload, "payload segment: " + err.Error()}
 	}
 	if parts[2] == "" {
-		return nil, &DecodeError{ErrBadSig, "the signature segment is empty"}
+		return header, payload, nil, &DecodeError{ErrBadSig, "the signature segment is empty: the token is unsigned"}
 	}
-	if t.Signature, err = decodeSegment(parts[2]); err != nil {
-		return nil, &DecodeError{ErrBadSig, "signature segment: " + err.Error()}
+	if signature, err = decodeSegment(parts[2]); err != nil {
+		return header, payload, nil, &DecodeError{ErrBadSig, "signature segment: " + err.Error()}
 	}
-	return t, nil
+	return header, payload, signature, nil
+}
+
+func segmentCountDetail(n int) string {
+	switch n {
+	case 1:
+		return "a JWT has 3 dot-separated segments (header.payload.signature), this has no dot"
+	case 5:
+		return "a JWT has 3 dot-separated segments, this has 5 (an encrypted JWE?): Twilio tokens are signed, not encrypted"
+	}
+	return fmt.Sprintf("a JWT has 3 dot-separated segments (header.payload.signature), this has %d", n)
+}
+
+// trimToken removes what pasting tends to add: white space and a
+// "Bearer " prefix in any case.
+func trimToken(raw string) string {
+	raw = strings.TrimSpace(raw)
+	const bearer = "bearer"
+	if len(raw) >= len(bearer) && strings.EqualFold(raw[:len(bearer)], bearer) {
+		if rest := raw[len(bearer):]; rest == "" || rest[0] == ' ' || rest[0] == '\t' {
+			raw = strings.TrimSpace(rest)
+		}
+	}
+	return raw
 }
 
 // decodeSegment reads base64url without padding, tolerating padding since
 // some encoders add it.
 func decodeSegment(s string) ([]byte, error) {
+	if s == "" {
+		return nil, errors.New("the segment is empty")
+	}
+	if i := strings.IndexAny(s, "+/"); i >= 0 {
+		return nil, fmt.Errorf("not base64url: %q at offset %d is standard base64 (JWTs use - and _ instead of + and /)", s[i], i)
+	}
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 	if err != nil {
 		var pos base64.CorruptInputError
@@ -128,18 +176,52 @@ func decodeSegment(s string) ([]byte, error) {
 	return b, nil
 }
 
+// decodeObject decodes one JSON object into v, with errors that name the
+// field at fault.
 func decodeObject(data []byte, v any) error {
 	trimmed := strings.TrimSpace(string(data))
+	if !json.Valid(data) {
+		return errors.New("not valid JSON")
+	}
 	if !strings.HasPrefix(trimmed, "{") {
 		return errors.New("not a JSON object")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return fmt.Errorf("%q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+			return fmt.Errorf("%q %s", typeErr.Field, typeProblem(typeErr))
 		}
-		return errors.New("not valid JSON")
+		return fmt.Errorf("not decodable: %v", err)
 	}
+	return nil
+}
+
+// UnmarshalJSON reads the header's keys exactly as spelled.
+func (h *Header) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
+	type plain Header
+	var p plain
+	if err := unmarshalExact(data, &p); err != nil {
+		return err
+	}
+	*h = Header(p)
+	return nil
+}
+
+// UnmarshalJSON reads the claims' keys exactly as spelled: a token whose
+// expiry is under "EXP" has no exp as far as Twilio is concerned.
+func (c *Claims) UnmarshalJSON(data []byte) error {
+	if isNull(data) {
+		return nil
+	}
+	type plain Claims
+	var p plain
+	if err := unmarshalExact(data, &p); err != nil {
+		return err
+	}
+	*c = Claims(p)
 	return nil
 }
 
@@ -152,13 +234,32 @@ func (c Claims) IssuedAt() time.Time {
 	case c.Iat != 0:
 		return time.Unix(c.Iat, 0)
 	}
-	if i := strings.LastIndexByte(c.JTI, '-'); i >= 0 {
-		var sec int64
-		if _, err := fmt.Sscan(c.JTI[i+1:], &sec); err == nil && sec > 0 {
-			return time.Unix(sec, 0)
-		}
+	if sec, ok := jtiTime(c.JTI); ok {
+		return time.Unix(sec, 0)
 	}
 	return time.Time{}
+}
+
+// JTITime returns the unix time a Twilio jti ("{API key SID}-{unix
+// seconds}") carries, and false when jti has no such suffix.
+func (c Claims) JTITime() (int64, bool) { return jtiTime(c.JTI) }
+
+func jtiTime(jti string) (int64, bool) {
+	i := strings.LastIndexByte(jti, '-')
+	if i < 0 {
+		return 0, false
+	}
+	digits := jti[i+1:]
+	for j := 0; j < len(digits); j++ {
+		if digits[j] < '0' || digits[j] > '9' {
+			return 0, false // strconv would accept a sign; a jti never has one
+		}
+	}
+	sec, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || sec <= 0 {
+		return 0, false
+	}
+	return sec, true
 }
 
 // ExpiresAt is the exp claim as a time.

@@ -8,8 +8,16 @@ import (
 	"unicode/utf8"
 )
 
-// MaxIdentityLen bounds identities (Sync documents 1–256 characters).
+// MaxIdentityLen bounds identities (Sync documents 1–256 characters; longer
+// ones fail client connections with error 51003).
 const MaxIdentityLen = 256
+
+// MaxEndpointIDLen bounds endpoint_id values. Twilio documents no number,
+// only that a too long endpoint_id fails with error 51004; the identity's
+// limit is used because the documented endpoint_id shape,
+// "AppName:identity:device", embeds an identity, and helper-library sized
+// ids stay far below it.
+const MaxEndpointIDLen = 256
 
 // SID prefixes used in tokens.
 const (
@@ -23,17 +31,37 @@ const (
 	PrefixService        = "IS" // Chat, Conversations and Sync services.
 )
 
-// ErrInvalid is wrapped by every *FieldError.
+// ErrInvalid is wrapped by every *FieldError. The more specific errors below
+// wrap it in turn, so errors.Is(err, ErrInvalid) holds for all of them.
 var ErrInvalid = errors.New("invalid")
+
+// Kinds of *FieldError, checked with errors.Is.
+var (
+	ErrUnknownField = fmt.Errorf("%w: unknown field", ErrInvalid) // a key Twilio does not define
+	ErrWrongType    = fmt.Errorf("%w: wrong type", ErrInvalid)    // e.g. a number where a string belongs
+	ErrBadSID       = fmt.Errorf("%w: malformed SID", ErrInvalid) // wrong prefix, length or digits
+	ErrBadIdentity  = fmt.Errorf("%w: bad identity", ErrInvalid)  // empty, too long, control characters
+	ErrOutOfRange   = fmt.Errorf("%w: out of range", ErrInvalid)  // a ttl or a length over its limit
+	ErrMissingField = fmt.Errorf("%w: missing field", ErrInvalid) // a field another one depends on
+)
 
 // FieldError names a field and what is wrong with it.
 type FieldError struct {
 	Field   string // e.g. "grants.chat.service_sid"
 	Problem string // e.g. "must be IS followed by 32 hex digits"
+	// Err is the kind of problem (ErrBadSID…); nil means plain ErrInvalid.
+	Err error
 }
 
 func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
-func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Unwrap returns the kind of problem, which wraps ErrInvalid.
+func (e *FieldError) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return ErrInvalid
+}
 
 // ValidSID reports whether s is prefix followed by 32 hex digits.
 func ValidSID(prefix, s string) bool {
@@ -58,14 +86,7 @@ func CheckSID(field, prefix, s string) error {
 	if s != "" {
 		got = strconv.Quote(truncate(s, 40))
 	}
-	return &FieldError{Field: field, Problem: fmt.Sprintf("must be %s followed by 32 hex digits (34 characters), got %s", prefix, got)}
-}
-
-func checkOptionalSID(field, prefix, s string) error {
-	if s == "" {
-		return nil
-	}
-	return CheckSID(field, prefix, s)
+	return &FieldError{Field: field, Problem: fmt.Sprintf("must be %s followed by 32 hex digits (34 characters), got %s", prefix, got), Err: ErrBadSID}
 }
 
 // CheckIdentity refuses identities Twilio cannot carry: empty, longer than
@@ -73,15 +94,15 @@ func checkOptionalSID(field, prefix, s string) error {
 func CheckIdentity(field, id string) error {
 	switch {
 	case id == "":
-		return &FieldError{Field: field, Problem: "must not be empty"}
+		return &FieldError{Field: field, Problem: "must not be empty", Err: ErrBadIdentity}
 	case !utf8.ValidString(id):
-		return &FieldError{Field: field, Problem: "must be valid UTF-8"}
+		return &FieldError{Field: field, Problem: "must be valid UTF-8", Err: ErrBadIdentity}
 	case utf8.RuneCountInString(id) > MaxIdentityLen:
-		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d characters", MaxIdentityLen)}
+		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d characters, got %d", MaxIdentityLen, utf8.RuneCountInString(id)), Err: ErrBadIdentity}
 	}
 	for _, r := range id {
 		if unicode.IsControl(r) {
-			return &FieldError{Field: field, Problem: "must not contain control characters"}
+			return &FieldError{Field: field, Problem: fmt.Sprintf("must not contain control characters (found %U)", r), Err: ErrBadIdentity}
 		}
 	}
 	return nil
@@ -102,69 +123,90 @@ func VoiceSafeIdentity(id string) bool {
 // CheckTTL refuses a ttl outside MinTTL..MaxTTL seconds.
 func CheckTTL(field string, ttl int64) error {
 	if ttl < MinTTL || ttl > MaxTTL {
-		return &FieldError{Field: field, Problem: fmt.Sprintf("must be a whole number of seconds from %d to %d, got %d", MinTTL, MaxTTL, ttl)}
+		return &FieldError{Field: field, Problem: fmt.Sprintf("must be a whole number of seconds from %d to %d, got %d", MinTTL, MaxTTL, ttl), Err: ErrOutOfRange}
 	}
 	return nil
 }
 
 // Validate checks the SIDs in every grant (by prefix and length, as the
-// Twilio CLI does) and the identity when one is set.
+// Twilio CLI does), the endpoint ids' length, and the identity when one is
+// set. It returns the first problem; CheckGrants reports them all.
 func (g Grants) Validate() error {
-	if g.Identity != "" {
-		if err := CheckIdentity("grants.identity", g.Identity); err != nil {
-			return err
+	if p := g.problems(); len(p) > 0 {
+		return p[0]
+	}
+	return nil
+}
+
+// problems lists every problem Validate knows of, in a stable order:
+// identity first, then grants in GrantKeys order.
+func (g Grants) problems() []*FieldError {
+	var out []*FieldError
+	add := func(err error) {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			out = append(out, fe)
 		}
 	}
-	checks := []struct{ field, prefix, sid string }{}
-	add := func(field, prefix, sid string) {
-		checks = append(checks, struct{ field, prefix, sid string }{field, prefix, sid})
+	sid := func(field, prefix, s string) {
+		if s != "" {
+			add(CheckSID(field, prefix, s))
+		}
+	}
+	endpoint := func(field, id string) {
+		if n := utf8.RuneCountInString(id); n > MaxEndpointIDLen {
+			add(&FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d characters, got %d", MaxEndpointIDLen, n), Err: ErrOutOfRange})
+		}
+	}
+	if g.Identity != "" {
+		add(CheckIdentity("grants.identity", g.Identity))
 	}
 	for _, c := range []struct {
 		key string
 		g   *ChatGrant
 	}{{KeyChat, g.Chat}, {KeyIPMessaging, g.IPMessaging}} {
 		if c.g != nil {
-			add("grants."+c.key+".service_sid", PrefixService, c.g.ServiceSID)
-			add("grants."+c.key+".deployment_role_sid", PrefixRole, c.g.DeploymentRoleSID)
-			add("grants."+c.key+".push_credential_sid", PrefixPushCredential, c.g.PushCredentialSID)
+			sid("grants."+c.key+".service_sid", PrefixService, c.g.ServiceSID)
+			endpoint("grants."+c.key+".endpoint_id", c.g.EndpointID)
+			sid("grants."+c.key+".deployment_role_sid", PrefixRole, c.g.DeploymentRoleSID)
+			sid("grants."+c.key+".push_credential_sid", PrefixPushCredential, c.g.PushCredentialSID)
 		}
 	}
 	if g.Sync != nil {
-		add("grants.data_sync.service_sid", PrefixService, g.Sync.ServiceSID)
+		sid("grants.data_sync.service_sid", PrefixService, g.Sync.ServiceSID)
+		endpoint("grants.data_sync.endpoint_id", g.Sync.EndpointID)
 	}
-	if g.Voice != nil {
-		if g.Voice.Outgoing != nil {
-			add("grants.voice.outgoing.application_sid", PrefixApplication, g.Voice.Outgoing.ApplicationSID)
+	if v := g.Voice; v != nil {
+		if v.Outgoing != nil {
+			sid("grants.voice.outgoing.application_sid", PrefixApplication, v.Outgoing.ApplicationSID)
+			if v.Outgoing.ApplicationSID == "" && len(v.Outgoing.Params) > 0 {
+				add(&FieldError{Field: "grants.voice.outgoing.params", Problem: "needs grants.voice.outgoing.application_sid: Twilio passes params to that TwiML application", Err: ErrMissingField})
+			}
 		}
-		add("grants.voice.push_credential_sid", PrefixPushCredential, g.Voice.PushCredentialSID)
+		sid("grants.voice.push_credential_sid", PrefixPushCredential, v.PushCredentialSID)
+		endpoint("grants.voice.endpoint_id", v.EndpointID)
 	}
 	if g.TaskRouter != nil {
-		add("grants.task_router.workspace_sid", PrefixWorkspace, g.TaskRouter.WorkspaceSID)
-		add("grants.task_router.worker_sid", PrefixWorker, g.TaskRouter.WorkerSID)
+		sid("grants.task_router.workspace_sid", PrefixWorkspace, g.TaskRouter.WorkspaceSID)
+		sid("grants.task_router.worker_sid", PrefixWorker, g.TaskRouter.WorkerSID)
 	}
 	if g.RTC != nil && g.RTC.ConfigurationProfileSID != "" {
 		// Twilio documents no prefix for configuration profiles: check the shape only.
-		sid := g.RTC.ConfigurationProfileSID
-		if len(sid) < 2 || !ValidSID(sid[:2], sid) || sid[0] < 'A' || sid[0] > 'Z' || sid[1] < 'A' || sid[1] > 'Z' {
-			return &FieldError{Field: "grants.rtc.configuration_profile_sid", Problem: "must be two capital letters followed by 32 hex digits"}
+		s := g.RTC.ConfigurationProfileSID
+		if len(s) < 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' || !ValidSID(s[:2], s) {
+			add(&FieldError{Field: "grants.rtc.configuration_profile_sid", Problem: fmt.Sprintf("must be two capital letters followed by 32 hex digits, got %s", strconv.Quote(truncate(s, 40))), Err: ErrBadSID})
 		}
 	}
-	for _, c := range checks {
-		if err := checkOptionalSID(c.field, c.prefix, c.sid); err != nil {
-			return err
-		}
-	}
-	if g.Voice != nil && g.Voice.Outgoing != nil && g.Voice.Outgoing.ApplicationSID == "" && len(g.Voice.Outgoing.Params) > 0 {
-		return &FieldError{Field: "grants.voice.outgoing.params", Problem: "needs grants.voice.outgoing.application_sid"}
-	}
-	return nil
+	return out
 }
 
+// truncate shortens s to at most n bytes without splitting a character.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "…"
 }
-
-func asError[T error](err error, target *T) bool { return errors.As(err, target) }
