@@ -1,0 +1,102 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+)
+
+// errEmptyBody is returned by decode for a request with no body at all.
+var errEmptyBody = errors.New("empty body")
+
+// decode reads one JSON object from r's body (at most MaxBodyBytes) into a
+// T. Unknown fields and wrong types are *Error values naming the field.
+func decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
+	var v T
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return v, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return v, errEmptyBody
+	}
+	return v, decodeBytes(body, &v)
+}
+
+// decodeBytes is decode's strict JSON reading, for bodies already read.
+func decodeBytes(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body holds more than one JSON value: send one object"}
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON,
+			Message: fmt.Sprintf("the body is not valid JSON (at byte %d): send a JSON object", syntax.Offset)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body is truncated JSON: send a whole JSON object"}
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body must be a JSON object, not " + typeErr.Value}
+		}
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: typeErr.Field,
+			Message: fmt.Sprintf("%s must be %s, not %s", typeErr.Field, kind(typeErr), typeErr.Value)}
+	}
+	const unknown = "json: unknown field "
+	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
+		var name string
+		if _, scanErr := fmt.Sscanf(msg[len(unknown):], "%q", &name); scanErr != nil {
+			name = msg[len(unknown):]
+		}
+		return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Field: name,
+			Message: fmt.Sprintf("%s is not a field of this request: check its spelling (see docs/api.md)", name)}
+	}
+	return err
+}
+
+func kind(e *json.UnmarshalTypeError) string {
+	switch e.Type.Kind().String() {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32":
+		return "a whole number"
+	case "bool":
+		return "true or false"
+	}
+	return "a " + e.Type.String()
+}
+
+// encode writes v as JSON with status.
+func encode[T any](w http.ResponseWriter, status int, v T) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	// An encoding error here means the client went away; nothing to add.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// mediaType returns the request's media type, "" when none is given.
+func mediaType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "invalid"
+	}
+	return mt
+}

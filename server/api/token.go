@@ -1,0 +1,193 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/users"
+	"github.com/tokenlab/tokenlab/shared/token"
+)
+
+// TokenResponse is the answer to POST /token.
+type TokenResponse struct {
+	Token     string `json:"token"`
+	Identity  string `json:"identity"`
+	JTI       string `json:"jti"`
+	ExpiresAt int64  `json:"expires_at"` // unix seconds
+	TTL       int64  `json:"ttl"`        // seconds
+}
+
+// tokenRequest is a sign-in, from JSON, a form or HTTP Basic auth plus an
+// optional body.
+type tokenRequest struct {
+	Username *string         `json:"username"`
+	Password *string         `json:"password"`
+	TTL      *int64          `json:"ttl"`
+	Grants   json.RawMessage `json:"grants"`
+}
+
+// basicRealm is announced on 401 answers to HTTP Basic sign-ins.
+const basicRealm = `Basic realm="tokenlab"`
+
+// handleToken signs a user in and answers with a fresh token: the
+// tutorial's endpoint, with real password checks and a grant policy.
+func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter,
+	onToken func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _, basic := r.BasicAuth()
+		fail := func(err error) {
+			if e, _ := toError(err); basic && e.Status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", basicRealm)
+			}
+			writeError(w, r, log, err)
+		}
+		req, err := readTokenRequest(w, r)
+		if err != nil {
+			fail(err)
+			return
+		}
+		username, password := deref(req.Username), deref(req.Password)
+		if u, p, ok := r.BasicAuth(); ok {
+			username, password = u, p
+		}
+		if username == "" || password == "" {
+			fail(&Error{Status: http.StatusUnauthorized, Code: CodeMissingCredentials,
+				Message: "send a username and a password: as JSON {\"username\",\"password\"}, as a form, or with HTTP Basic auth"})
+			return
+		}
+		if err := token.CheckIdentity("username", username); err != nil {
+			fail(err)
+			return
+		}
+		ttl := int64(token.DefaultTTL)
+		if req.TTL != nil {
+			ttl = *req.TTL
+			if err := token.CheckTTL("ttl", ttl); err != nil {
+				fail(err)
+				return
+			}
+		}
+		grants := DefaultGrants()
+		if g := bytes.TrimSpace(req.Grants); len(g) > 0 && !bytes.Equal(g, []byte("null")) {
+			asked, err := token.ParseGrantsStrict(g)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if asked.Identity != "" && asked.Identity != username {
+				fail(&token.FieldError{Field: "grants.identity", Problem: "must be omitted or equal the username: the identity is the signed-in user"})
+				return
+			}
+			if len(asked.Keys()) > 0 {
+				grants = asked
+			}
+		}
+		user, err := auth.Authenticate(r.Context(), username, password)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if err := user.Allows(grants); err != nil {
+			fail(err)
+			return
+		}
+		minted, err := minter.Mint(user.Identity, grants, time.Duration(ttl)*time.Second)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if onToken != nil {
+			if err := onToken(w, r, user, minted); err != nil {
+				fail(err)
+				return
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, TokenResponse{
+			Token:     minted.Token,
+			Identity:  minted.Claims.Identity(),
+			JTI:       minted.Claims.JTI,
+			ExpiresAt: minted.Claims.Exp,
+			TTL:       minted.Claims.Exp - minted.Claims.Nbf,
+		})
+	})
+}
+
+// readTokenRequest reads a JSON or form body; an empty body is an empty
+// request (HTTP Basic auth may carry the credentials).
+func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, error) {
+	switch mt := mediaType(r); mt {
+	case "application/json":
+		req, err := decode[tokenRequest](w, r)
+		if err == errEmptyBody {
+			return tokenRequest{}, nil
+		}
+		return req, err
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		var err error
+		if mt == "multipart/form-data" {
+			err = r.ParseMultipartForm(MaxBodyBytes)
+		} else {
+			err = r.ParseForm()
+		}
+		if err != nil {
+			return tokenRequest{}, formError(err)
+		}
+		var req tokenRequest
+		if r.PostForm.Has("username") {
+			v := r.PostForm.Get("username")
+			req.Username = &v
+		}
+		if r.PostForm.Has("password") {
+			v := r.PostForm.Get("password")
+			req.Password = &v
+		}
+		if v := r.PostForm.Get("ttl"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return req, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "ttl",
+					Message: "ttl must be a whole number of seconds from 1 to 86400, got " + strconv.Quote(v)}
+			}
+			req.TTL = &n
+		}
+		if v := r.PostForm.Get("grants"); v != "" {
+			req.Grants = json.RawMessage(v)
+		}
+		return req, nil
+	case "":
+		// curl -u user:pass -X POST sends no body and no Content-Type; some
+		// clients send JSON without saying so.
+		req, err := decode[tokenRequest](w, r)
+		if err == errEmptyBody {
+			return tokenRequest{}, nil
+		}
+		return req, err
+	default:
+		return tokenRequest{}, unsupportedMedia()
+	}
+}
+
+func unsupportedMedia() error {
+	return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+		Message: "send the body as application/json or application/x-www-form-urlencoded (set Content-Type)"}
+}
+
+func formError(err error) error {
+	if e, internal := toError(err); !internal {
+		return e
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Message: "the form body could not be read: " + err.Error()}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

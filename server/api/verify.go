@@ -1,0 +1,59 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/mint"
+)
+
+// VerifyResponse is the answer to POST /token/verify.
+type VerifyResponse struct {
+	// Valid is true when the token is signed with this server's API key.
+	Valid bool `json:"valid"`
+	// Reason says why, for a person.
+	Reason string `json:"reason"`
+	// Expired tells whether a genuine token has expired (false otherwise).
+	Expired bool `json:"expired"`
+}
+
+// handleVerify checks a token's signature against the server's key, for
+// the page's "check signature" button: the secret never leaves the server.
+func handleVerify(log *slog.Logger, minter *mint.Minter, now func() time.Time) http.Handler {
+	type request struct {
+		Token string `json:"token"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[request](w, r)
+		if errors.Is(err, errEmptyBody) || err == nil && req.Token == "" {
+			err = &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "token",
+				Message: "token is missing: send {\"token\": \"<the JWT>\"}"}
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		t, err := minter.Verify(req.Token)
+		if err != nil {
+			encode(w, http.StatusOK, VerifyResponse{Reason: err.Error()})
+			return
+		}
+		resp := VerifyResponse{Valid: true,
+			Reason: fmt.Sprintf("the HS256 signature matches the secret of API key %s", minter.APIKeySID())}
+		if t.Claims.Expired(now()) {
+			resp.Expired = true
+			resp.Reason += fmt.Sprintf("; the token expired at %s", t.Claims.ExpiresAt().UTC().Format(time.RFC3339))
+		}
+		encode(w, http.StatusOK, resp)
+	})
+}
+
+// handleHealth answers load balancers and `make run` scripts.
+func handleHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}

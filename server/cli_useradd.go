@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/users"
+)
+
+func cmdUseradd(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "useradd")
+	file := fs.String("file", "", "users file to create or update (default $"+config.EnvUsersFile+")")
+	grants := fs.String("grants", "video", `comma-separated grant keys the user may ask for, or "*" for all`)
+	fs.Bool("password-stdin", false, "read the password from stdin (always the case; accepted for clarity in scripts)")
+	cost := fs.Int("cost", bcrypt.DefaultCost, fmt.Sprintf("bcrypt cost, %d to %d", bcrypt.MinCost, bcrypt.MaxCost))
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("useradd takes exactly one NAME, got %d arguments (run `tokenlab help useradd`)", fs.NArg())
+	}
+	name := fs.Arg(0)
+	path := *file
+	if path == "" {
+		path = strings.TrimSpace(e.getenv(config.EnvUsersFile))
+	}
+	if path == "" {
+		return usageErrorf("useradd: no users file: pass --file users.json or set %s", config.EnvUsersFile)
+	}
+	if *cost < bcrypt.MinCost || *cost > bcrypt.MaxCost {
+		return usageErrorf("useradd: --cost must be from %d to %d, got %d", bcrypt.MinCost, bcrypt.MaxCost, *cost)
+	}
+	var keys []string
+	for _, g := range strings.Split(*grants, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			keys = append(keys, g)
+		}
+	}
+	if err := users.CheckGrants(keys); err != nil {
+		return usageErrorf("useradd: --%v", err)
+	}
+	if err := users.CheckUsername(name); err != nil {
+		return usageErrorf("useradd: NAME: %v", err)
+	}
+	if f, ok := e.stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprintf(e.stderr, "password for %s (shown as typed; pipe it in to hide it): ", name)
+		}
+	}
+	password, err := readLine(e.stdin)
+	if err != nil {
+		return fmt.Errorf("useradd: reading the password from stdin: %w", err)
+	}
+	if password == "" {
+		return usageErrorf("useradd: empty password: write it on stdin, e.g. `printf '%%s\\n' \"$PASSWORD\" | tokenlab useradd --file %s %s`", path, name)
+	}
+	created, err := users.Put(path, name, password, keys, *cost)
+	if err != nil {
+		return fmt.Errorf("useradd: %w", err)
+	}
+	verb := "updated"
+	if created {
+		verb = "added"
+	}
+	fmt.Fprintf(e.stdout, "%s user %s (grants: %s) in %s\n", verb, name, strings.Join(keys, ", "), path)
+	return nil
+}
+
+// readLine reads the first line, without its line ending.
+func readLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

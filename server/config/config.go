@@ -1,0 +1,328 @@
+// Package config reads tokenlab's configuration from the environment (which
+// main fills from .env first) and from command-line flags, which win. It
+// supplies the built-in demo account when no Twilio credentials are set and
+// refuses a partial or malformed configuration with an error that names the
+// variable and what it expects.
+package config
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/shared/renew"
+	"github.com/tokenlab/tokenlab/shared/token"
+)
+
+// Variable names.
+const (
+	EnvAccountSID      = "TWILIO_ACCOUNT_SID"
+	EnvAPIKeySID       = "TWILIO_API_KEY_SID"
+	EnvAPIKeySecret    = "TWILIO_API_KEY_SECRET"
+	EnvRegion          = "TWILIO_REGION"
+	EnvPort            = "PORT"
+	EnvUsersFile       = "TOKENLAB_USERS_FILE"
+	EnvSessionKey      = "TOKENLAB_SESSION_KEY"
+	EnvSessionLifetime = "TOKENLAB_SESSION_LIFETIME"
+	EnvWarnLead        = "TOKENLAB_WARN_LEAD"
+	EnvAllowedOrigins  = "TOKENLAB_ALLOWED_ORIGINS"
+	EnvAdminToken      = "TOKENLAB_ADMIN_TOKEN"
+)
+
+// Defaults.
+const (
+	DefaultPort            = 8080
+	DefaultSessionLifetime = 12 * time.Hour
+	DefaultWarnLead        = renew.DefaultLead
+)
+
+// The demo account: SIDs of the right shape that are visibly not real, so
+// the page and the CLI work out of the box. Twilio rejects its tokens.
+const (
+	DemoAccountSID = "AC00000000000000000000000000000000"
+	DemoAPIKeySID  = "SK00000000000000000000000000000000"
+	demoSecret     = "tokenlab-demo-secret-twilio-rejects-these-tokens"
+)
+
+// Limits enforced on the values.
+const (
+	MinSessionKeyLen   = 32
+	MinAdminTokenLen   = 16
+	MaxSessionLifetime = 30 * 24 * time.Hour
+	MaxWarnLead        = time.Hour
+)
+
+// Config is the validated configuration.
+type Config struct {
+	// Twilio signs tokens. With no TWILIO_* variables set it holds the demo
+	// account and Demo is true.
+	Twilio mint.Credentials
+	Demo   bool
+
+	// Port is the TCP port to listen on; 0 picks a free one.
+	Port int
+	// UsersFile is the users file; empty means open demo mode.
+	UsersFile string
+
+	// SessionKey seals session cookies: TOKENLAB_SESSION_KEY, or derived
+	// from the API key secret with HKDF when unset (SessionKeyDerived).
+	SessionKey        Key
+	SessionKeyDerived bool
+	// SessionLifetime is a session's absolute lifetime.
+	SessionLifetime time.Duration
+	// WarnLead is how long before expiry "expiring" notices are sent.
+	WarnLead time.Duration
+	// AllowedOrigins are extra origins trusted for cross-origin requests and
+	// WebSocket upgrades, as scheme://host[:port].
+	AllowedOrigins []string
+	// AdminToken enables the operator endpoints when set.
+	AdminToken mint.Secret
+}
+
+// Error names a variable and what is wrong with it.
+type Error struct {
+	Var     string
+	Problem string
+}
+
+func (e *Error) Error() string { return e.Var + " " + e.Problem }
+
+// ErrInvalid is wrapped by every *Error.
+var ErrInvalid = errors.New("invalid configuration")
+
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+// Key is secret key material: printed as [redacted] everywhere.
+type Key []byte
+
+func (k Key) String() string               { return "[redacted]" }
+func (k Key) GoString() string             { return "[redacted]" }
+func (k Key) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
+func (k Key) Format(f fmt.State, _ rune)   { fmt.Fprint(f, "[redacted]") }
+func (k Key) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+
+// Load reads the configuration through getenv (use Overrides.Getenv to let
+// flags win) and validates it. All problems are reported together.
+func Load(getenv func(string) string) (Config, error) {
+	var c Config
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, &Error{Var: name, Problem: fmt.Sprintf(format, args...)})
+	}
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+
+	// Twilio credentials: all three or none.
+	acct, key, secret := get(EnvAccountSID), get(EnvAPIKeySID), getenv(EnvAPIKeySecret)
+	switch {
+	case acct == "" && key == "" && secret == "":
+		c.Demo = true
+		c.Twilio = mint.Credentials{AccountSID: DemoAccountSID, APIKeySID: DemoAPIKeySID, APIKeySecret: demoSecret}
+	default:
+		for _, v := range []struct{ name, val string }{{EnvAccountSID, acct}, {EnvAPIKeySID, key}, {EnvAPIKeySecret, secret}} {
+			if v.val == "" {
+				bad(v.name, "is not set: set %s, %s and %s together (from the Twilio console), or none of them to use the demo account", EnvAccountSID, EnvAPIKeySID, EnvAPIKeySecret)
+			}
+		}
+		if acct != "" && !token.ValidSID(token.PrefixAccount, acct) {
+			bad(EnvAccountSID, "must be AC followed by 32 hex digits (34 characters), got %s", describe(acct))
+		}
+		if key != "" && !token.ValidSID(token.PrefixAPIKey, key) {
+			bad(EnvAPIKeySID, "must be an API key SID: SK followed by 32 hex digits (34 characters), got %s", describe(key))
+		}
+		if secret != "" && strings.TrimSpace(secret) != secret {
+			// Never echo the secret, not even in part.
+			bad(EnvAPIKeySecret, "has leading or trailing white space: copy the secret exactly")
+		}
+		c.Twilio = mint.Credentials{AccountSID: acct, APIKeySID: key, APIKeySecret: mint.Secret(secret)}
+	}
+	if r := get(EnvRegion); r != "" {
+		c.Twilio.Region = r
+		if !mint.ValidRegion(r) {
+			bad(EnvRegion, "must be a Twilio region code such as us1, ie1 or au1, got %q", r)
+		}
+	}
+
+	c.Port = DefaultPort
+	if p := get(EnvPort); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 65535 {
+			bad(EnvPort, "must be a TCP port number from 0 to 65535, got %q", p)
+		}
+		c.Port = n
+	}
+	c.UsersFile = get(EnvUsersFile)
+
+	if k := get(EnvSessionKey); k != "" {
+		b, err := parseKey(k)
+		if err != nil {
+			bad(EnvSessionKey, "%v", err)
+		}
+		c.SessionKey = b
+	} else if secret != "" || c.Demo {
+		// A separate key derived from the API key secret, so that a leaked
+		// cookie key reveals nothing about the signing secret.
+		b, err := hkdf.Key(sha256.New, []byte(c.Twilio.APIKeySecret.Reveal()), nil, "tokenlab session key v1", MinSessionKeyLen)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: deriving the session key: %w", err)
+		}
+		c.SessionKey, c.SessionKeyDerived = b, true
+	}
+
+	c.SessionLifetime = duration(get, bad, EnvSessionLifetime, DefaultSessionLifetime, time.Minute, MaxSessionLifetime)
+	c.WarnLead = duration(get, bad, EnvWarnLead, DefaultWarnLead, time.Second, MaxWarnLead)
+
+	if o := get(EnvAllowedOrigins); o != "" {
+		for _, origin := range strings.Split(o, ",") {
+			origin = strings.TrimSpace(origin)
+			if origin == "" {
+				continue
+			}
+			if err := checkOrigin(origin); err != nil {
+				bad(EnvAllowedOrigins, "has %q: %v", origin, err)
+				continue
+			}
+			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimSuffix(origin, "/"))
+		}
+	}
+	if t := getenv(EnvAdminToken); t != "" {
+		if len(t) < MinAdminTokenLen {
+			bad(EnvAdminToken, "must be at least %d characters (it is %d): use a long random value, e.g. `openssl rand -hex 32`", MinAdminTokenLen, len(t))
+		}
+		c.AdminToken = mint.Secret(t)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// describe quotes a value for an error message, or says it is empty.
+func describe(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return fmt.Sprintf("%q (%d characters)", s, len(s))
+}
+
+func duration(get func(string) string, bad func(string, string, ...any), name string, def, lo, hi time.Duration) time.Duration {
+	v := get(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		bad(name, "must be a Go duration from %v to %v (e.g. %v), got %q", lo, hi, def, v)
+		return def
+	}
+	return d
+}
+
+// parseKey reads hex or base64 (standard or URL alphabet, padded or not).
+func parseKey(s string) (Key, error) {
+	var b []byte
+	if h, err := hex.DecodeString(s); err == nil {
+		b = h
+	} else {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if d, err := enc.DecodeString(s); err == nil {
+				b = d
+				break
+			}
+		}
+		if b == nil {
+			return nil, errors.New("must be hex or base64, e.g. the output of `openssl rand -hex 32`")
+		}
+	}
+	if len(b) < MinSessionKeyLen {
+		return nil, fmt.Errorf("must decode to at least %d bytes, got %d: e.g. `openssl rand -hex 32`", MinSessionKeyLen, len(b))
+	}
+	return Key(b), nil
+}
+
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("an origin is scheme://host[:port], e.g. https://app.example.com")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errors.New("an origin has no path, query or user, e.g. https://app.example.com")
+	}
+	return nil
+}
+
+// flagNames maps the variables that may also be given as flags. Secrets
+// have no flag: command lines end up in shell history and ps output.
+var flagNames = map[string]string{
+	EnvAccountSID:      "account-sid",
+	EnvAPIKeySID:       "api-key-sid",
+	EnvRegion:          "region",
+	EnvPort:            "port",
+	EnvUsersFile:       "users-file",
+	EnvSessionLifetime: "session-lifetime",
+	EnvWarnLead:        "warn-lead",
+	EnvAllowedOrigins:  "allowed-origins",
+}
+
+// FlagName returns the flag that overrides the variable name, or "".
+func FlagName(name string) string { return flagNames[name] }
+
+// Overrides holds the flags a command line set explicitly.
+type Overrides map[string]string
+
+// Bind registers on fs one flag per variable in names (all that have a flag
+// when names is empty) and returns the overrides they fill once fs is parsed.
+func Bind(fs *flag.FlagSet, names ...string) Overrides {
+	o := Overrides{}
+	if len(names) == 0 {
+		for n := range flagNames {
+			names = append(names, n)
+		}
+	}
+	for _, name := range names {
+		flagName, ok := flagNames[name]
+		if !ok {
+			panic("config: no flag for " + name)
+		}
+		fs.Func(flagName, "overrides $"+name, func(v string) error {
+			o[name] = v
+			return nil
+		})
+	}
+	return o
+}
+
+// Getenv returns a getenv that answers from the flags first, then next.
+func (o Overrides) Getenv(next func(string) string) func(string) string {
+	return func(name string) string {
+		if v, ok := o[name]; ok {
+			return v
+		}
+		return next(name)
+	}
+}
+
+// LogAttrs describes the configuration for the start-up log, without secrets.
+func (c Config) LogAttrs() []any {
+	return []any{
+		slog.String("account_sid", c.Twilio.AccountSID),
+		slog.String("api_key_sid", c.Twilio.APIKeySID),
+		slog.String("region", c.Twilio.Region),
+		slog.Bool("demo_account", c.Demo),
+		slog.String("users_file", c.UsersFile),
+		slog.Bool("session_key_derived", c.SessionKeyDerived),
+		slog.Duration("session_lifetime", c.SessionLifetime),
+		slog.Duration("warn_lead", c.WarnLead),
+		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Bool("admin_enabled", c.AdminToken != ""),
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/users"
+)
+
+// HTTP server limits. Sign-ins are small and quick; WebSocket handlers
+// set their own deadlines once they take over the connection.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 10 * time.Second
+)
+
+func cmdServe(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "serve")
+	ov := config.Bind(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("serve takes no arguments, got %q (run `tokenlab help serve`)", fs.Args())
+	}
+	cfg, err := loadConfig(e, ov)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	return serve(ctx, cfg, log)
+}
+
+// loadConfig reads the configuration with flags over the environment.
+func loadConfig(e env, ov config.Overrides) (config.Config, error) {
+	cfg, err := config.Load(ov.Getenv(e.getenv))
+	if err != nil {
+		return cfg, fmt.Errorf("bad configuration (fix the variable in .env or the environment):\n  %s",
+			strings.ReplaceAll(err.Error(), "\n", "\n  "))
+	}
+	return cfg, nil
+}
+
+// serve runs the HTTP server until ctx is cancelled, then shuts it down
+// gracefully.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	minter, err := mint.New(cfg.Twilio, nil)
+	if err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	log.Info("tokenlab starting", cfg.LogAttrs()...)
+	if cfg.Demo {
+		log.Warn("DEMO ACCOUNT: no TWILIO_* credentials are set, so tokens are signed with a built-in demo key; Twilio will reject them. Set TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET for real tokens.")
+	}
+	auth, err := authenticator(cfg, log)
+	if err != nil {
+		return err
+	}
+	handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: auth})
+
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listening on port %d: %w (set PORT to a free port)", cfg.Port, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("http://localhost:%d/", port))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("tokenlab shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	log.Info("tokenlab stopped")
+	return nil
+}
+
+// authenticator picks the users file, or open demo mode when none is set.
+func authenticator(cfg config.Config, log *slog.Logger) (users.Authenticator, error) {
+	if cfg.UsersFile == "" {
+		log.Warn("OPEN DEMO MODE: TOKENLAB_USERS_FILE is not set, so ANY non-empty username and password sign in, with every grant. Create users with `tokenlab useradd --file users.json NAME` and set TOKENLAB_USERS_FILE before exposing this server.")
+		return users.OpenDemo{}, nil
+	}
+	f, err := users.Load(cfg.UsersFile)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("users file loaded", "path", f.Path(), "users", f.Len())
+	return f, nil
+}
