@@ -1,0 +1,204 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/shared/renew"
+)
+
+const (
+	acct   = "AC15c1737bf14064d2278d616face3f17f"
+	key    = "SK21c17013f3face8fdc4e4623b0a9d2c1"
+	secret = "real-looking-secret-value"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func full(extra map[string]string) map[string]string {
+	m := map[string]string{config.EnvAccountSID: acct, config.EnvAPIKeySID: key, config.EnvAPIKeySecret: secret}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+func TestLoadDefaultsAndDemo(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Demo || c.Twilio.AccountSID != config.DemoAccountSID || c.Twilio.APIKeySID != config.DemoAPIKeySID || c.Twilio.APIKeySecret == "" {
+		t.Errorf("demo account not used: %+v", c.Twilio)
+	}
+	if err := c.Twilio.Validate(); err != nil {
+		t.Errorf("demo SIDs must be valid SIDs: %v", err)
+	}
+	if c.Port != 8080 || c.UsersFile != "" || c.SessionLifetime != 12*time.Hour || c.WarnLead != renew.DefaultLead {
+		t.Errorf("defaults: %+v", c)
+	}
+	if len(c.SessionKey) < config.MinSessionKeyLen || !c.SessionKeyDerived {
+		t.Errorf("session key not derived: %d bytes", len(c.SessionKey))
+	}
+}
+
+func TestLoadFull(t *testing.T) {
+	c, err := config.Load(env(full(map[string]string{
+		config.EnvRegion: "ie1", config.EnvPort: "0", config.EnvUsersFile: "users.json",
+		config.EnvSessionKey:      strings.Repeat("ab", 32),
+		config.EnvSessionLifetime: "30m", config.EnvWarnLead: "10s",
+		config.EnvAllowedOrigins: " https://a.example.com , http://localhost:3000/ ,",
+		config.EnvAdminToken:     "0123456789abcdef0123",
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Demo || c.Twilio.AccountSID != acct || c.Twilio.APIKeySID != key || c.Twilio.APIKeySecret.Reveal() != secret || c.Twilio.Region != "ie1" {
+		t.Errorf("twilio: %+v", c.Twilio)
+	}
+	if c.Port != 0 || c.UsersFile != "users.json" || c.SessionLifetime != 30*time.Minute || c.WarnLead != 10*time.Second {
+		t.Errorf("values: %+v", c)
+	}
+	if hex.EncodeToString(c.SessionKey) != strings.Repeat("ab", 32) || c.SessionKeyDerived {
+		t.Error("session key not taken from TOKENLAB_SESSION_KEY")
+	}
+	if fmt.Sprint(c.AllowedOrigins) != "[https://a.example.com http://localhost:3000]" {
+		t.Errorf("origins = %q", c.AllowedOrigins)
+	}
+	if c.AdminToken.Reveal() != "0123456789abcdef0123" {
+		t.Error("admin token")
+	}
+}
+
+func TestSessionKeyForms(t *testing.T) {
+	raw := bytes.Repeat([]byte{0xfb}, 32)
+	for _, enc := range []string{
+		hex.EncodeToString(raw),
+		"+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/s=", // standard base64
+		"-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s",  // URL alphabet, unpadded
+	} {
+		c, err := config.Load(env(map[string]string{config.EnvSessionKey: enc}))
+		if err != nil {
+			t.Fatalf("%s: %v", enc, err)
+		}
+		if !bytes.Equal(c.SessionKey, raw) {
+			t.Errorf("%s decoded to %x", enc, []byte(c.SessionKey))
+		}
+	}
+}
+
+// TestDerivedSessionKey: the derived key depends on the secret and is not
+// the secret itself.
+func TestDerivedSessionKey(t *testing.T) {
+	a, _ := config.Load(env(full(nil)))
+	b, _ := config.Load(env(full(map[string]string{config.EnvAPIKeySecret: secret + "2"})))
+	if bytes.Equal(a.SessionKey, b.SessionKey) || bytes.Contains(a.SessionKey, []byte(secret)) {
+		t.Error("derived session key must depend on, and differ from, the secret")
+	}
+	a2, _ := config.Load(env(full(nil)))
+	if !bytes.Equal(a.SessionKey, a2.SessionKey) {
+		t.Error("derivation must be stable across restarts")
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantVar string
+		want    string // part of the message
+	}{
+		{"only the account SID", map[string]string{config.EnvAccountSID: acct}, config.EnvAPIKeySID, "set TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET together"},
+		{"no secret", map[string]string{config.EnvAccountSID: acct, config.EnvAPIKeySID: key}, config.EnvAPIKeySecret, "is not set"},
+		{"account SID prefix", full(map[string]string{config.EnvAccountSID: "AB" + acct[2:]}), config.EnvAccountSID, "AC followed by 32 hex digits"},
+		{"account SID length", full(map[string]string{config.EnvAccountSID: acct[:20]}), config.EnvAccountSID, "(20 characters)"},
+		{"key SID is an account SID", full(map[string]string{config.EnvAPIKeySID: acct}), config.EnvAPIKeySID, "SK followed by 32 hex digits"},
+		{"secret with white space", full(map[string]string{config.EnvAPIKeySecret: " " + secret}), config.EnvAPIKeySecret, "white space"},
+		{"region", map[string]string{config.EnvRegion: "Europe"}, config.EnvRegion, "us1"},
+		{"port text", map[string]string{config.EnvPort: "http"}, config.EnvPort, "0 to 65535"},
+		{"port too big", map[string]string{config.EnvPort: "70000"}, config.EnvPort, "0 to 65535"},
+		{"session key short", map[string]string{config.EnvSessionKey: "abcd"}, config.EnvSessionKey, "at least 32 bytes"},
+		{"session key garbage", map[string]string{config.EnvSessionKey: "not a key!"}, config.EnvSessionKey, "hex or base64"},
+		{"session lifetime", map[string]string{config.EnvSessionLifetime: "12"}, config.EnvSessionLifetime, "duration"},
+		{"session lifetime zero", map[string]string{config.EnvSessionLifetime: "0s"}, config.EnvSessionLifetime, "from 1m0s"},
+		{"warn lead", map[string]string{config.EnvWarnLead: "-5s"}, config.EnvWarnLead, "duration"},
+		{"origin with path", map[string]string{config.EnvAllowedOrigins: "https://a.example.com/app"}, config.EnvAllowedOrigins, "no path"},
+		{"origin without scheme", map[string]string{config.EnvAllowedOrigins: "a.example.com"}, config.EnvAllowedOrigins, "scheme://host"},
+		{"admin token short", map[string]string{config.EnvAdminToken: "short"}, config.EnvAdminToken, "at least 16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(env(tt.env))
+			if err == nil {
+				t.Fatal("Load accepted it")
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) || !errors.Is(err, config.ErrInvalid) {
+				t.Fatalf("error %v is not a *config.Error", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantVar) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q should name %s and say %q", err, tt.wantVar, tt.want)
+			}
+			for _, v := range tt.env {
+				if len(v) > 4 && v == tt.env[config.EnvAPIKeySecret] && strings.Contains(err.Error(), strings.TrimSpace(v)) {
+					t.Errorf("error reveals the secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	_, err := config.Load(env(map[string]string{config.EnvPort: "x", config.EnvWarnLead: "y"}))
+	if err == nil || !strings.Contains(err.Error(), config.EnvPort) || !strings.Contains(err.Error(), config.EnvWarnLead) {
+		t.Errorf("want both variables named, got %v", err)
+	}
+}
+
+func TestFlagsWin(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	ov := config.Bind(fs)
+	if err := fs.Parse([]string{"--port", "9999", "--region", "de1"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(ov.Getenv(env(map[string]string{config.EnvPort: "1234", config.EnvUsersFile: "u.json"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9999 || c.Twilio.Region != "de1" || c.UsersFile != "u.json" {
+		t.Errorf("port=%d region=%q users=%q", c.Port, c.Twilio.Region, c.UsersFile)
+	}
+	if fs.Lookup("api-key-secret") != nil {
+		t.Error("secrets must not be flags")
+	}
+}
+
+func TestSecretsNeverLogged(t *testing.T) {
+	c, err := config.Load(env(full(map[string]string{config.EnvAdminToken: "admin-token-0123456789"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	log.Info("start", c.LogAttrs()...)
+	log.Info("whole", "config", c)
+	out := buf.String() + fmt.Sprintf("%v %+v %#v", c, c, c)
+	for _, s := range []string{secret, "admin-token-0123456789", string(c.SessionKey), hex.EncodeToString(c.SessionKey)} {
+		if strings.Contains(out, s) {
+			t.Errorf("%q printed in %s", s, out)
+		}
+	}
+	if !strings.Contains(buf.String(), acct) {
+		t.Error("the account SID should be logged")
+	}
+}
