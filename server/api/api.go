@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/shared/token"
 	"github.com/tokenlab/tokenlab/web"
@@ -37,6 +39,12 @@ type Deps struct {
 	// before the answer is written: it may set headers (a session cookie)
 	// and hand the token on (to the hub). An error fails the request.
 	OnToken func(w http.ResponseWriter, r *http.Request, u users.User, m mint.Minted) error
+	// Sessions seals session cookies; nil means one built by NewSessions
+	// from Config.
+	Sessions *session.Manager
+	// Hub tracks live sessions and their sockets; nil means one built by
+	// NewHub. Whoever runs the server calls Hub.Shutdown when it stops.
+	Hub *hub.Hub
 }
 
 // DefaultGrants are given when a sign-in asks for none: the tutorial's
@@ -59,6 +67,7 @@ func New(d Deps) http.Handler {
 	if d.Web == nil {
 		d.Web = web.Handler()
 	}
+	d = withSessionDefaults(d)
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 

@@ -64,7 +64,7 @@ func toError(err error) (e *Error, internal bool) {
 			Message: "the request body is larger than 64 KiB: send only the fields the endpoint takes"}, false
 	case errors.As(err, &grantErr):
 		return &Error{Status: http.StatusForbidden, Code: CodeGrantNotAllowed, Field: "grants." + grantErr.Key,
-			Message: "user " + grantErr.Identity + " may not be given the " + grantErr.Key + " grant: ask without it, or have an operator add it with tokenlab useradd --grants"}, false
+			Message: "grants." + grantErr.Key + " is not allowed for user " + grantErr.Identity + ": ask without it, or have an operator add it with `tokenlab useradd --grants`"}, false
 	case errors.Is(err, users.ErrBadCredentials):
 		return &Error{Status: http.StatusUnauthorized, Code: CodeBadCredentials,
 			Message: "wrong username or password"}, false

@@ -1,0 +1,125 @@
+package api
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/tokenlab/tokenlab/server/hub"
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/session"
+)
+
+// Error codes of the operator endpoints.
+const (
+	CodeAdminUnauthorized = "admin_unauthorized" // 401: missing or wrong admin token
+	CodeAdminForbidden    = "admin_forbidden"    // 403: no admin token configured and not from loopback
+)
+
+// SessionsResponse answers GET /admin/sessions.
+type SessionsResponse struct {
+	Sessions    []hub.Info `json:"sessions"`
+	Connections int        `json:"connections"`
+	// Limits in effect: connections per session and in total.
+	MaxConnsPerSession int `json:"max_conns_per_session"`
+	MaxConns           int `json:"max_conns"`
+}
+
+// RevokeResponse answers POST /admin/sessions/{id}/revoke.
+type RevokeResponse struct {
+	Revoked string `json:"revoked"`
+	// Live tells whether the session had a token or a connection here; a
+	// session the server has not seen since it started is revoked anyway.
+	Live bool `json:"live"`
+}
+
+// requireAdmin guards the operator endpoints. With an admin token
+// configured it wants "Authorization: Bearer <token>" (compared in
+// constant time) from anywhere; without one it answers loopback clients
+// only.
+func requireAdmin(log *slog.Logger, adminToken mint.Secret) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if adminToken == "" {
+				if !fromLoopback(r) {
+					writeError(w, r, log, &Error{Status: http.StatusForbidden, Code: CodeAdminForbidden,
+						Message: "the operator endpoints answer loopback clients only: set TOKENLAB_ADMIN_TOKEN to use them from elsewhere"})
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(adminToken.Reveal())) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="tokenlab admin"`)
+				writeError(w, r, log, &Error{Status: http.StatusUnauthorized, Code: CodeAdminUnauthorized,
+					Message: "send the admin token as Authorization: Bearer <TOKENLAB_ADMIN_TOKEN>"})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// handleAdminSessions lists the live sessions: GET /admin/sessions.
+func handleAdminSessions(h *hub.Hub) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		per, total := h.Limits()
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, SessionsResponse{Sessions: h.Sessions(), Connections: h.Connections(),
+			MaxConnsPerSession: per, MaxConns: total})
+	})
+}
+
+// handleAdminRevoke ends a session: POST /admin/sessions/{id}/revoke. Its
+// tabs get "revoked" (reason "operator") and close code 4001, and its
+// cookie is refused from then on.
+func handleAdminRevoke(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validSessionID(id) {
+			writeError(w, r, log, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "id",
+				Message: "id must be a session id as GET /admin/sessions lists it (26 characters A-Z and 2-7)"})
+			return
+		}
+		var err error
+		s, live := h.Lookup(id)
+		if live {
+			err = sessions.Revoke(s)
+		} else {
+			err = sessions.RevokeID(id)
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h.Revoke(id, "operator")
+		log.InfoContext(r.Context(), "session revoked by an operator", "session", id, "live", live)
+		encode(w, http.StatusOK, RevokeResponse{Revoked: id, Live: live})
+	})
+}
+
+// validSessionID accepts what crypto/rand.Text makes: 26 characters of
+// the base32 alphabet.
+func validSessionID(id string) bool {
+	if len(id) != 26 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
+}

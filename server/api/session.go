@@ -1,0 +1,197 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/session"
+	"github.com/tokenlab/tokenlab/server/users"
+)
+
+// Error codes of the session endpoints (POST /token/refresh, POST /logout,
+// GET /ws), all with status 401 unless noted.
+const (
+	CodeNoSession      = "no_session"      // no session cookie: sign in
+	CodeSessionInvalid = "session_invalid" // altered, truncated or foreign cookie
+	CodeSessionExpired = "session_expired" // past its absolute lifetime
+	CodeSessionRevoked = "session_revoked" // logged out or revoked by an operator
+	CodeUnavailable    = "unavailable"     // 503: the server is shutting down
+)
+
+// NewSessions builds the session manager the configuration describes:
+// cookies sealed with a key derived from cfg.SessionKey, the configured
+// lifetime, and revocations kept in cfg.StateDir when one is set. Without
+// a session key (a Config built by hand) it seals with a random key, so
+// sessions then end with the process.
+func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, error) {
+	secret := []byte(cfg.SessionKey)
+	if len(secret) == 0 {
+		secret = []byte(rand.Text())
+	}
+	key, err := session.DeriveKey(secret)
+	if err != nil {
+		return nil, err
+	}
+	lifetime := cfg.SessionLifetime
+	if lifetime <= 0 {
+		lifetime = config.DefaultSessionLifetime
+	}
+	rev := session.NewRevocations(now)
+	if cfg.StateDir != "" {
+		if info, err := os.Stat(cfg.StateDir); err != nil || !info.IsDir() {
+			return nil, fmt.Errorf("%s %q must be an existing directory (the server keeps its revocation list there)", config.EnvStateDir, cfg.StateDir)
+		}
+		if rev, err = session.LoadRevocations(filepath.Join(cfg.StateDir, session.RevocationsFile), now); err != nil {
+			return nil, err
+		}
+	}
+	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev})
+}
+
+// NewHub builds the hub of live sessions for the configuration; tokens for
+// renewals come from minter.
+func NewHub(cfg config.Config, minter *mint.Minter, sessions *session.Manager, log *slog.Logger, now func() time.Time) *hub.Hub {
+	return hub.New(hub.Options{
+		Mint:    SessionMint(minter),
+		Now:     now,
+		Lead:    cfg.WarnLead,
+		Revoked: sessions.Revocations().Has,
+		Logger:  log,
+	})
+}
+
+// SessionMint mints a session's next token: its identity, grants and ttl.
+func SessionMint(minter *mint.Minter) hub.MintFunc {
+	return func(_ context.Context, s session.Session) (mint.Minted, error) {
+		return minter.Mint(s.Identity, s.Grants, time.Duration(s.TTL)*time.Second)
+	}
+}
+
+// withSessionDefaults fills in Deps.Sessions and Deps.Hub when the caller
+// left them nil.
+func withSessionDefaults(d Deps) Deps {
+	if d.Sessions == nil {
+		s, err := NewSessions(d.Config, d.Now)
+		if err != nil {
+			panic("api: " + err.Error()) // only a bad state dir fails, and serve builds its own
+		}
+		d.Sessions = s
+	}
+	if d.Hub == nil {
+		d.Hub = NewHub(d.Config, d.Minter, d.Sessions, d.Logger, d.Now)
+	}
+	return d
+}
+
+// startSession runs after a successful POST /token: it starts a session
+// for the token's identity, grants and ttl, sets its cookie and hands the
+// token to the hub. Each sign-in starts a new session.
+func startSession(d Deps, next func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error) func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error {
+	return func(w http.ResponseWriter, r *http.Request, u users.User, m mint.Minted) error {
+		s, value, err := d.Sessions.Start(u.Identity, m.Claims.Grants, m.Claims.Exp-m.Claims.Nbf)
+		if errors.Is(err, session.ErrTooLarge) {
+			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "grants", Message: err.Error()}
+		}
+		if err != nil {
+			return err
+		}
+		if err := d.Hub.Issued(s, m); err != nil {
+			return err
+		}
+		session.SetCookie(w, r, value, s.Expires)
+		if next != nil {
+			return next(w, r, u, m)
+		}
+		return nil
+	}
+}
+
+// handleRefresh mints a fresh token for the caller's session, without the
+// password: POST /token/refresh. Renewals of one session are coalesced by
+// the hub and pushed to every tab of the session.
+func handleRefresh(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := sessions.FromRequest(r)
+		if err != nil {
+			writeSessionError(w, r, log, err)
+			return
+		}
+		m, err := h.Renew(r.Context(), s)
+		if err != nil {
+			writeSessionError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, tokenResponse(m))
+	})
+}
+
+// handleLogout ends the caller's session: POST /logout. Its tabs get
+// "revoked" and close code 4001, and the cookie is cleared.
+func handleLogout(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := sessions.FromRequest(r)
+		if err != nil {
+			writeSessionError(w, r, log, err)
+			return
+		}
+		if err := sessions.Revoke(s); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h.Revoke(s.ID, "logout")
+		session.ClearCookie(w, r)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func tokenResponse(m mint.Minted) TokenResponse {
+	return TokenResponse{
+		Token:     m.Token,
+		Identity:  m.Claims.Identity(),
+		JTI:       m.Claims.JTI,
+		ExpiresAt: m.Claims.Exp,
+		TTL:       m.Claims.Exp - m.Claims.Nbf,
+	}
+}
+
+// sessionError maps session and hub errors to what a client sees.
+func sessionError(err error) error {
+	unauthorized := func(code string) error {
+		return &Error{Status: http.StatusUnauthorized, Code: code, Message: err.Error()}
+	}
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		return unauthorized(CodeNoSession)
+	case errors.Is(err, session.ErrMalformed), errors.Is(err, session.ErrForged):
+		return unauthorized(CodeSessionInvalid)
+	case errors.Is(err, session.ErrExpired):
+		return unauthorized(CodeSessionExpired)
+	case errors.Is(err, session.ErrRevoked), errors.Is(err, hub.ErrSessionGone):
+		return unauthorized(CodeSessionRevoked)
+	case errors.Is(err, hub.ErrShuttingDown):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the server is shutting down: retry in a moment"}
+	}
+	return err
+}
+
+// writeSessionError answers with a session error; a cookie that can never
+// open again (altered, expired, revoked) is cleared as well.
+func writeSessionError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := sessionError(err)
+	var apiErr *Error
+	if errors.As(e, &apiErr) && apiErr.Status == http.StatusUnauthorized && apiErr.Code != CodeNoSession {
+		session.ClearCookie(w, r)
+	}
+	writeError(w, r, log, e)
+}
