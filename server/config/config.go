@@ -37,6 +37,7 @@ const (
 	EnvWarnLead        = "TOKENLAB_WARN_LEAD"
 	EnvAllowedOrigins  = "TOKENLAB_ALLOWED_ORIGINS"
 	EnvAdminToken      = "TOKENLAB_ADMIN_TOKEN"
+	EnvStateDir        = "TOKENLAB_STATE_DIR"
 )
 
 // Defaults.
@@ -87,6 +88,9 @@ type Config struct {
 	AllowedOrigins []string
 	// AdminToken enables the operator endpoints when set.
 	AdminToken mint.Secret
+	// StateDir, when set, keeps the session revocation list on disk so
+	// that a restart does not forget logouts.
+	StateDir string
 }
 
 // Error names a variable and what is wrong with it.
@@ -200,6 +204,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.AdminToken = mint.Secret(t)
 	}
+	c.StateDir = get(EnvStateDir)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -271,6 +276,7 @@ var flagNames = map[string]string{
 	EnvSessionLifetime: "session-lifetime",
 	EnvWarnLead:        "warn-lead",
 	EnvAllowedOrigins:  "allowed-origins",
+	EnvStateDir:        "state-dir",
 }
 
 // FlagName returns the flag that overrides the variable name, or "".
@@ -324,5 +330,6 @@ func (c Config) LogAttrs() []any {
 		slog.Duration("warn_lead", c.WarnLead),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Bool("admin_enabled", c.AdminToken != ""),
+		slog.String("state_dir", c.StateDir),
 	}
 }
