@@ -21,7 +21,7 @@ func cmdDecode(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "decode")
 	verify := fs.Bool("verify", false, "also check the signature with the configured API key secret")
 	ov := config.Bind(fs, config.EnvAccountSID, config.EnvAPIKeySID)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	var raw string
@@ -39,6 +39,17 @@ func cmdDecode(ctx context.Context, e env, args []string) error {
 	}
 	if strings.TrimSpace(raw) == "" {
 		return usageErrorf("decode: no token: pass it as an argument or on stdin")
+	}
+	// With --verify, a configuration mistake is reported before any output.
+	var m *mint.Minter
+	if *verify {
+		cfg, err := loadConfig(e, ov)
+		if err != nil {
+			return err
+		}
+		if m, err = mint.New(cfg.Twilio, e.now); err != nil {
+			return err
+		}
 	}
 	t, err := token.Decode(raw)
 	if err != nil {
@@ -64,19 +75,11 @@ func cmdDecode(ctx context.Context, e env, args []string) error {
 	if !*verify {
 		return nil
 	}
-	cfg, err := loadConfig(e, ov)
-	if err != nil {
-		return err
-	}
-	m, err := mint.New(cfg.Twilio, e.now)
-	if err != nil {
-		return err
-	}
 	if _, err := m.Verify(raw); err != nil {
 		fmt.Fprintf(e.stdout, "signature: INVALID: %v\n", err)
 		return fmt.Errorf("decode: signature check failed: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "signature: valid (HS256 with the secret of %s)\n", cfg.Twilio.APIKeySID)
+	fmt.Fprintf(e.stdout, "signature: valid (HS256 with the secret of %s)\n", m.APIKeySID())
 	return nil
 }
 

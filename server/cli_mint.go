@@ -55,7 +55,7 @@ func cmdMint(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.role, "role", "", "TaskRouter role, with --workspace-sid")
 	fs.StringVar(&f.grantsJSON, "grants", "", `more grants as Twilio's JSON, e.g. '{"video":{"room":"a"}}'`)
 	ov := config.Bind(fs, config.EnvAccountSID, config.EnvAPIKeySID, config.EnvRegion)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -20,7 +20,7 @@ func cmdUseradd(ctx context.Context, e env, args []string) error {
 	grants := fs.String("grants", "video", `comma-separated grant keys the user may ask for, or "*" for all`)
 	fs.Bool("password-stdin", false, "read the password from stdin (always the case; accepted for clarity in scripts)")
 	cost := fs.Int("cost", bcrypt.DefaultCost, fmt.Sprintf("bcrypt cost, %d to %d", bcrypt.MinCost, bcrypt.MaxCost))
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

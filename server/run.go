@@ -92,32 +92,34 @@ func exitCode(err error) int {
 // errHelpShown ends a command after -h printed its usage.
 var errHelpShown = errors.New("help shown")
 
-// newFlagSet returns a flag set for the named command that reports errors
-// through parseFlags instead of printing them itself.
+// newFlagSet returns a flag set for the named command. It prints nothing
+// itself: parseFlags prints the usage for -h and returns other mistakes as
+// usage errors.
 func newFlagSet(e env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
+		out := fs.Output()
 		c, _ := lookup(name)
-		fmt.Fprintf(e.stdout, "usage: tokenlab %s %s\n\n%s.\n", c.name, c.args, capitalize(c.summary))
+		fmt.Fprintf(out, "usage: tokenlab %s %s\n\n%s.\n", c.name, c.args, capitalize(c.summary))
 		n := 0
 		fs.VisitAll(func(*flag.Flag) { n++ })
 		if n > 0 {
-			fmt.Fprintln(e.stdout, "\nflags:")
-			fs.SetOutput(e.stdout)
+			fmt.Fprintln(out, "\nflags:")
 			fs.PrintDefaults()
-			fs.SetOutput(io.Discard)
 		}
 	}
 	return fs
 }
 
-// parseFlags parses args; -h prints the usage and stops the command, a bad
-// flag is a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args; -h prints the usage on stdout and stops the
+// command, a bad flag is a usage error.
+func parseFlags(e env, fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	switch {
-	case errors.Is(err, flag.ErrHelp): // Parse has already called fs.Usage
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(e.stdout)
+		fs.Usage()
 		return errHelpShown
 	case err != nil:
 		return usageErrorf("%s: %v (run `tokenlab help %s`)", fs.Name(), err, fs.Name())
@@ -135,7 +137,7 @@ func capitalize(s string) string {
 // cmdHelp lists the commands, or runs one with -h.
 func cmdHelp(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "help")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	switch fs.NArg() {

@@ -30,7 +30,7 @@ const (
 func cmdServe(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "serve")
 	ov := config.Bind(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -69,7 +69,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: auth})
+	sessions, err := api.NewSessions(cfg, time.Now)
+	if err != nil {
+		return err
+	}
+	hub := api.NewHub(cfg, minter, sessions, log, time.Now)
+	handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: auth, Sessions: sessions, Hub: hub})
 
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {
@@ -84,6 +89,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown does not track hijacked WebSocket connections: the hub
+	// closes them (1001 going away) as soon as shutdown starts.
+	srv.RegisterOnShutdown(hub.Shutdown)
 	port := ln.Addr().(*net.TCPAddr).Port
 	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("http://localhost:%d/", port))
 
