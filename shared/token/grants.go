@@ -246,7 +246,7 @@ func CheckGrants(data []byte) (Grants, []*FieldError) {
 // meant when it is a common mistake.
 func unknownGrantProblem(key string) string {
 	if want, ok := grantAliases[strings.ToLower(key)]; ok && want != key {
-		return fmt.Sprintf("is not a Twilio grant: did you mean %q? (known: %s)", want, strings.Join(GrantKeys, ", "))
+		return fmt.Sprintf("is not a Twilio grant: did you mean %q? (known: identity, %s)", want, strings.Join(GrantKeys, ", "))
 	}
 	return fmt.Sprintf("is not a Twilio grant (known: identity, %s)", strings.Join(GrantKeys, ", "))
 }

@@ -1,0 +1,139 @@
+// Package lint checks a Twilio Access Token the way Twilio's services read
+// one, without its secret, and reports each problem as a Finding that names
+// the Twilio error code a real service would answer, the field at fault and
+// what to do about it.
+//
+// It sees what a JWT library hides: a misspelled key ("EXP"), a grant
+// Twilio does not know ("sync" for "data_sync"), an identity Voice cannot
+// route, a ttl one second too long for Voice. It cannot check the
+// signature: that needs the API key secret, which never leaves the server.
+//
+// It imports only the standard library so that the browser build can use it.
+package lint
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tokenlab/tokenlab/shared/token"
+)
+
+// Severity says how much a finding matters.
+type Severity string
+
+// Severities, from the most to the least serious.
+const (
+	SeverityError   Severity = "error"   // Twilio refuses the token
+	SeverityWarning Severity = "warning" // Twilio takes it, but something will not work as meant
+	SeverityInfo    Severity = "info"    // worth knowing; nothing to fix
+)
+
+// Twilio error codes the findings carry. A service answers the code when a
+// client presents a token with the problem.
+const (
+	CodeInvalidToken      = 20101 // Invalid Access Token
+	CodeBadHeader         = 20102 // Invalid Access Token header
+	CodeBadIssuer         = 20103 // Invalid Access Token issuer/subject
+	CodeExpired           = 20104 // Access Token expired or expiration date invalid
+	CodeNotYetValid       = 20105 // Access Token not yet valid
+	CodeBadGrants         = 20106 // Invalid Access Token grants
+	CodeBadSignature      = 20107 // Invalid Access Token signature
+	CodeTTLTooLong        = 20157 // Expiration Time Exceeds Maximum Time Allowed
+	CodeNotAJWT           = 20160 // Invalid Token (not a JWT, bad header)
+	CodeVoiceTTLTooLong   = 31207 // JWT token expiration interval is too long (Voice)
+	CodeIdentityTooLong   = 51003 // Client Connection: identity too long
+	CodeEndpointIDTooLong = 51004 // Client Connection: endpoint_id too long
+)
+
+// Finding is one problem (or remark) about a token.
+type Finding struct {
+	Code     int      `json:"code"`     // the Twilio error code a service would answer
+	Severity Severity `json:"severity"` // error, warning or info
+	Field    string   `json:"field"`    // "token", "header.alg", "exp", "grants.voice.incoming"…
+	Message  string   `json:"message"`  // what is wrong and what to do, for a person
+}
+
+// String formats a finding on one line: "error 20104 exp: the token expired…".
+func (f Finding) String() string {
+	return fmt.Sprintf("%s %d %s: %s", f.Severity, f.Code, f.Field, f.Message)
+}
+
+// HasErrors reports whether any finding is an error, that is, whether a
+// Twilio service would refuse the token.
+func HasErrors(findings []Finding) bool {
+	return slices.ContainsFunc(findings, func(f Finding) bool { return f.Severity == SeverityError })
+}
+
+// Check lints raw (a token as pasted: white space and a "Bearer " prefix are
+// fine) at time now. Errors come first, then warnings, then remarks; within
+// a severity, findings follow the token's order (header, signature, claims,
+// grants). A token with nothing to report gives an empty, non-nil slice.
+func Check(raw string, now time.Time) []Finding {
+	c := &checker{now: now, findings: []Finding{}}
+	c.check(raw)
+	slices.SortStableFunc(c.findings, func(a, b Finding) int {
+		return cmp.Compare(rank(a.Severity), rank(b.Severity))
+	})
+	return c.findings
+}
+
+func rank(s Severity) int {
+	switch s {
+	case SeverityError:
+		return 0
+	case SeverityWarning:
+		return 1
+	}
+	return 2
+}
+
+// checker accumulates findings for one token.
+type checker struct {
+	now      time.Time
+	findings []Finding
+	alg      string // the header's alg when it is a string, for the signature length
+}
+
+func (c *checker) add(code int, sev Severity, field, format string, args ...any) {
+	c.findings = append(c.findings, Finding{Code: code, Severity: sev, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) check(raw string) {
+	header, payload, sig, err := token.DecodeSegments(raw)
+	var de *token.DecodeError
+	errors.As(err, &de)
+	switch {
+	case errors.Is(err, token.ErrNotJWT):
+		c.add(CodeNotAJWT, SeverityError, "token", "%s", notJWTMessage(raw, de))
+		return
+	case errors.Is(err, token.ErrBadHeader):
+		c.add(CodeNotAJWT, SeverityError, "header", "the header cannot be decoded (%s): copy the whole token again, it is three base64url segments separated by dots", detail(de))
+		return
+	case errors.Is(err, token.ErrBadPayload):
+		c.add(CodeNotAJWT, SeverityError, "payload", "the payload cannot be decoded (%s): copy the whole token again, it is three base64url segments separated by dots", detail(de))
+		return
+	}
+	c.checkHeader(header)
+	c.checkSignature(raw, sig, de)
+	c.checkPayload(payload)
+}
+
+func detail(de *token.DecodeError) string {
+	if de == nil {
+		return "unknown problem"
+	}
+	return de.Detail
+}
+
+// object decodes a JSON object, or returns nil when data is not one.
+func object(data []byte) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	return m
+}

@@ -1,0 +1,121 @@
+package lint
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// kindOf names the kind of a JSON value for a message: "a string",
+// "a number"…
+func kindOf(raw []byte) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// numeric reads a JSON value as whole unix seconds. problem says, for a
+// person, why it is not one.
+func numeric(raw []byte) (n int64, problem string) {
+	raw = bytes.TrimSpace(raw)
+	if k := kindOf(raw); k != "a number" {
+		hint := ""
+		if k == "a string" {
+			hint = " (write it without quotes)"
+		}
+		return 0, fmt.Sprintf("must be a number of unix seconds, not %s%s", k, hint)
+	}
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return n, ""
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	switch {
+	case err != nil || math.Abs(f) >= 9e18:
+		return 0, "is out of range for unix seconds"
+	case f != math.Trunc(f):
+		return 0, "must be whole unix seconds, without a fraction"
+	}
+	return int64(f), "" // 1.6e9 is a whole number written as a float
+}
+
+// quote quotes a value from the token for a message, shortened so that a
+// pasted megabyte does not flood the terminal.
+func quote(s string) string {
+	const max = 64
+	if len(s) > max {
+		n := max
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		return strconv.Quote(s[:n]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// when formats unix seconds for a message.
+func when(sec int64) string {
+	t := time.Unix(sec, 0).UTC()
+	if t.Year() < 0 || t.Year() > 9999 {
+		return strconv.FormatInt(sec, 10) + " (unix seconds)"
+	}
+	return t.Format(time.RFC3339)
+}
+
+// human formats a number of seconds as a short duration: "45s", "3m",
+// "3m20s", "2h5m", "3d4h", "2y307d".
+func human(sec int64) string {
+	if sec == math.MinInt64 { // it has no opposite
+		sec++
+	}
+	if sec < 0 {
+		sec = -sec
+	}
+	const minute, hour, day, year = 60, 3600, 86400, 365 * 86400
+	switch {
+	case sec < minute:
+		return fmt.Sprintf("%ds", sec)
+	case sec < hour:
+		return joinUnits(sec/minute, "m", sec%minute, "s")
+	case sec < 2*day:
+		return joinUnits(sec/hour, "h", sec%hour/minute, "m")
+	case sec < year:
+		return joinUnits(sec/day, "d", sec%day/hour, "h")
+	}
+	return joinUnits(sec/year, "y", sec%year/day, "d")
+}
+
+func joinUnits(a int64, ua string, b int64, ub string) string {
+	if b == 0 {
+		return fmt.Sprintf("%d%s", a, ua)
+	}
+	return fmt.Sprintf("%d%s%d%s", a, ua, b, ub)
+}
+
+// list joins names for a sentence: "a", "a and b", "a, b and c".
+func list(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
