@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Message types sent by the server.
@@ -93,7 +94,8 @@ func Decode(data []byte) (Message, error) {
 	if err := dec.Decode(&m); err != nil {
 		return Message{}, fmt.Errorf("%w: %s", ErrBadMessage, describe(err))
 	}
-	if dec.More() {
+	// dec.More would miss a stray "}" or "]": only the end may follow.
+	if _, err := dec.Token(); err != io.EOF {
 		return Message{}, fmt.Errorf("%w: more than one JSON value in the frame", ErrBadMessage)
 	}
 	if err := m.Validate(); err != nil {
