@@ -32,9 +32,12 @@ const (
 	closeGrace = time.Second
 	// MessageRate and MessageBurst bound the messages one connection may
 	// send: a sustained rate per second and a burst. Past them the
-	// connection is closed with 4029.
+	// connection is closed with 4029. The burst stays well below
+	// DefaultSendBuffer: every message is answered through the send queue,
+	// and a burst of answers must not look like a client that stopped
+	// reading.
 	MessageRate  = 5
-	MessageBurst = 20
+	MessageBurst = 10
 )
 
 // Close codes besides protocol's own.

@@ -1,0 +1,283 @@
+package api_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/session"
+	"github.com/tokenlab/tokenlab/server/users"
+	"github.com/tokenlab/tokenlab/shared/token"
+)
+
+// sessionKey is the TOKENLAB_SESSION_KEY of the servers under test.
+var sessionKey = config.Key(strings.Repeat("k", 32))
+
+// settable is a clock tests move by hand.
+type settable struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *settable) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *settable) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// stack is a handler with its session manager and hub, counting mints.
+type stack struct {
+	handler  http.Handler
+	sessions *session.Manager
+	hub      *hub.Hub
+	mints    atomic.Int64
+	cfg      config.Config
+}
+
+// newStack builds the real handler in open demo mode on clock now (nil:
+// time.Now), with cfg and hub options edited by the caller.
+func newStack(tb testing.TB, now func() time.Time, editCfg func(*config.Config), editHub func(*hub.Options)) *stack {
+	tb.Helper()
+	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: 60 * time.Second}
+	if editCfg != nil {
+		editCfg(&cfg)
+	}
+	minter, err := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret}, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sessions, err := api.NewSessions(cfg, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &stack{sessions: sessions, cfg: cfg}
+	mintFn := api.SessionMint(minter)
+	o := hub.Options{
+		Mint: func(ctx context.Context, ss session.Session) (mint.Minted, error) {
+			s.mints.Add(1)
+			return mintFn(ctx, ss)
+		},
+		Now:     now,
+		Lead:    cfg.WarnLead,
+		Revoked: sessions.Revocations().Has,
+	}
+	if editHub != nil {
+		editHub(&o)
+	}
+	s.hub = hub.New(o)
+	tb.Cleanup(s.hub.Shutdown)
+	s.handler = api.New(api.Deps{Config: cfg, Minter: minter, Users: users.OpenDemo{}, Now: now, Sessions: sessions, Hub: s.hub})
+	return s
+}
+
+// signIn signs alice in over the handler and returns the answer and the
+// session cookie.
+func (s *stack) signIn(tb testing.TB, ttl int) (api.TokenResponse, *http.Cookie) {
+	tb.Helper()
+	rec := do(tb, s.handler, jsonReq("POST", "/token", `{"username":"alice","password":"pw","ttl":`+itoa(ttl)+`,"grants":{"video":{"room":"lab"}}}`))
+	resp := decodeToken(tb, rec)
+	ck := sessionCookie(tb, rec.Result().Cookies())
+	if ck == nil {
+		tb.Fatal("POST /token set no session cookie")
+	}
+	return resp, ck
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func sessionCookie(tb testing.TB, cookies []*http.Cookie) *http.Cookie {
+	tb.Helper()
+	for _, c := range cookies {
+		if c.Name == session.CookieName {
+			return c
+		}
+	}
+	return nil
+}
+
+func withCookie(r *http.Request, c *http.Cookie) *http.Request {
+	if c != nil {
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	return r
+}
+
+func refresh(tb testing.TB, h http.Handler, c *http.Cookie) *httptest.ResponseRecorder {
+	tb.Helper()
+	return do(tb, h, withCookie(httptest.NewRequest("POST", "/token/refresh", nil), c))
+}
+
+func TestSignInStartsASession(t *testing.T) {
+	s := newStack(t, nil, nil, nil)
+	resp, ck := s.signIn(t, 600)
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Secure {
+		t.Errorf("cookie over plain HTTP: %+v", ck)
+	}
+	if strings.Contains(ck.Value, "alice") || strings.Contains(ck.Value, "lab") {
+		t.Error("the cookie shows the identity or grants in readable form")
+	}
+	if d := time.Until(ck.Expires); d < 59*time.Minute || d > time.Hour+time.Second {
+		t.Errorf("cookie expires in %v, want the session lifetime (1h)", d)
+	}
+	list := s.hub.Sessions()
+	if len(list) != 1 || list[0].Identity != "alice" || list[0].JTI != resp.JTI {
+		t.Errorf("hub after sign-in: %+v", list)
+	}
+
+	// Over TLS the cookie is Secure.
+	r := jsonReq("POST", "/token", `{"username":"alice","password":"pw"}`)
+	r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+	if ck := sessionCookie(t, do(t, s.handler, r).Result().Cookies()); ck == nil || !ck.Secure {
+		t.Errorf("cookie over TLS: %+v", ck)
+	}
+	// A failed sign-in starts nothing.
+	rec := do(t, s.handler, jsonReq("POST", "/token", `{"username":"alice"}`))
+	if rec.Code != http.StatusUnauthorized || sessionCookie(t, rec.Result().Cookies()) != nil {
+		t.Errorf("failed sign-in: %d, cookies %v", rec.Code, rec.Result().Cookies())
+	}
+}
+
+func TestRefreshMintsForTheSession(t *testing.T) {
+	clock := &settable{t: time.Now().Truncate(time.Second)}
+	s := newStack(t, clock.now, nil, nil)
+	first, ck := s.signIn(t, 600)
+	clock.add(2 * time.Second) // past the coalescing window
+	rec := refresh(t, s.handler, ck)
+	got := decodeToken(t, rec)
+	if got.Token == first.Token || got.Identity != "alice" || got.TTL != 600 || got.ExpiresAt != clock.now().Unix()+600 {
+		t.Errorf("refresh = %+v after sign-in %+v", got, first)
+	}
+	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	// The same shape as POST /token, and the same grants.
+	var fields map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &fields)
+	if len(fields) != 5 {
+		t.Errorf("refresh answer has fields %v, want POST /token's five", fields)
+	}
+	tok, err := token.Decode(got.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Claims.Grants.Video == nil || tok.Claims.Grants.Video.Room != "lab" || tok.Claims.Identity() != "alice" {
+		t.Errorf("renewed grants %+v", tok.Claims.Grants)
+	}
+	// A restart with the same configuration (a new stack, same key) keeps
+	// the session.
+	again := newStack(t, clock.now, nil, nil)
+	if rec := refresh(t, again.handler, ck); rec.Code != http.StatusOK {
+		t.Errorf("refresh after restart: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestRefreshRefusesBadSessions(t *testing.T) {
+	clock := &settable{t: time.Now()}
+	s := newStack(t, clock.now, nil, nil)
+	_, ck := s.signIn(t, 600)
+	other := newStack(t, clock.now, func(c *config.Config) { c.SessionKey = config.Key(strings.Repeat("o", 32)) }, nil)
+	_, foreign := other.signIn(t, 600)
+	b := []byte(ck.Value)
+	b[len(b)/2] ^= 1
+	if b[len(b)/2] == '-' || b[len(b)/2] == '_' {
+		b[len(b)/2] = 'A'
+	}
+
+	tests := []struct {
+		name   string
+		cookie *http.Cookie
+		code   string
+	}{
+		{"no cookie", nil, api.CodeNoSession},
+		{"altered", &http.Cookie{Name: session.CookieName, Value: string(b)}, api.CodeSessionInvalid},
+		{"truncated", &http.Cookie{Name: session.CookieName, Value: ck.Value[:len(ck.Value)/2]}, api.CodeSessionInvalid},
+		{"garbage", &http.Cookie{Name: session.CookieName, Value: "not-a-session"}, api.CodeSessionInvalid},
+		{"another server's key", foreign, api.CodeSessionInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := refresh(t, s.handler, tt.cookie)
+			e := decodeError(t, rec, http.StatusUnauthorized)
+			if e.Error.Code != tt.code || !strings.Contains(e.Error.Message, "sign in") {
+				t.Errorf("error %+v, want code %s and what to do", e.Error, tt.code)
+			}
+			if cleared := sessionCookie(t, rec.Result().Cookies()); tt.cookie != nil && (cleared == nil || cleared.MaxAge >= 0) {
+				t.Errorf("a cookie that cannot open was not cleared: %+v", cleared)
+			}
+		})
+	}
+
+	t.Run("past the absolute lifetime", func(t *testing.T) {
+		clock.add(time.Hour)
+		e := decodeError(t, refresh(t, s.handler, ck), http.StatusUnauthorized)
+		if e.Error.Code != api.CodeSessionExpired {
+			t.Errorf("code %s", e.Error.Code)
+		}
+	})
+}
+
+func TestLogoutEndsTheSession(t *testing.T) {
+	s := newStack(t, nil, nil, nil)
+	_, ck := s.signIn(t, 600)
+	_, keep := s.signIn(t, 600)
+	rec := do(t, s.handler, withCookie(httptest.NewRequest("POST", "/logout", nil), ck))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+	}
+	if c := sessionCookie(t, rec.Result().Cookies()); c == nil || c.MaxAge >= 0 || c.Value != "" {
+		t.Errorf("logout did not clear the cookie: %+v", c)
+	}
+	if e := decodeError(t, refresh(t, s.handler, ck), http.StatusUnauthorized); e.Error.Code != api.CodeSessionRevoked {
+		t.Errorf("refresh after logout: %+v", e.Error)
+	}
+	if rec := refresh(t, s.handler, keep); rec.Code != http.StatusOK {
+		t.Errorf("another session of the same user was ended too: %d", rec.Code)
+	}
+	e := decodeError(t, do(t, s.handler, httptest.NewRequest("POST", "/logout", nil)), http.StatusUnauthorized)
+	if e.Error.Code != api.CodeNoSession {
+		t.Errorf("logout without a session: %+v", e.Error)
+	}
+}
+
+func TestRevocationsSurviveARestartWithAStateDir(t *testing.T) {
+	dir := t.TempDir()
+	withDir := func(c *config.Config) { c.StateDir = dir }
+	s := newStack(t, nil, withDir, nil)
+	_, ck := s.signIn(t, 600)
+	do(t, s.handler, withCookie(httptest.NewRequest("POST", "/logout", nil), ck))
+	restarted := newStack(t, nil, withDir, nil)
+	if e := decodeError(t, refresh(t, restarted.handler, ck), http.StatusUnauthorized); e.Error.Code != api.CodeSessionRevoked {
+		t.Errorf("a logged-out cookie after restart: %+v", e.Error)
+	}
+	if _, err := api.NewSessions(config.Config{StateDir: dir + "/missing"}, nil); err == nil || !strings.Contains(err.Error(), config.EnvStateDir) {
+		t.Errorf("missing state dir: %v, want an error naming %s", err, config.EnvStateDir)
+	}
+}
+
+func TestRefreshIsSameOriginOnly(t *testing.T) {
+	s := newStack(t, nil, nil, nil)
+	_, ck := s.signIn(t, 600)
+	r := withCookie(httptest.NewRequest("POST", "/token/refresh", nil), ck)
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	r.Header.Set("Origin", "https://evil.example")
+	if e := decodeError(t, do(t, s.handler, r), http.StatusForbidden); e.Error.Code != api.CodeCrossOrigin {
+		t.Errorf("cross-site refresh: %+v", e.Error)
+	}
+}
