@@ -35,6 +35,7 @@ func commands() []command {
 		{"serve", "[flags]", "run the HTTP server and the page (the default command)", cmdServe},
 		{"mint", "--identity NAME [grant flags]", "print a signed token on stdout", cmdMint},
 		{"decode", "[flags] [TOKEN]", "show a token's header, payload and time left (TOKEN or stdin)", cmdDecode},
+		{"lint", "[--json] [TOKEN]", "check a token as Twilio would, naming each problem's Twilio error code (TOKEN or stdin)", cmdLint},
 		{"useradd", "[flags] NAME", "add or update a user in the users file (password on stdin)", cmdUseradd},
 		{"help", "[COMMAND]", "list the commands, or show one command's flags", cmdHelp},
 	}
