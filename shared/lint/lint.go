@@ -17,7 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenlab/tokenlab/shared/token"
 )
@@ -99,7 +101,28 @@ type checker struct {
 }
 
 func (c *checker) add(code int, sev Severity, field, format string, args ...any) {
-	c.findings = append(c.findings, Finding{Code: code, Severity: sev, Field: field, Message: fmt.Sprintf(format, args...)})
+	c.findings = append(c.findings, Finding{Code: code, Severity: sev, Field: fieldName(field), Message: fmt.Sprintf(format, args...)})
+}
+
+// fieldName makes a field printable on one line: field names come from the
+// token's keys, which may be empty, huge or hold a newline.
+func fieldName(f string) string {
+	printable := f != "" && utf8.ValidString(f)
+	for _, r := range f {
+		printable = printable && strconv.IsPrint(r)
+	}
+	if !printable {
+		f = strconv.Quote(f)
+	}
+	const max = 120
+	if len(f) > max {
+		n := max
+		for n > 0 && !utf8.RuneStart(f[n]) {
+			n--
+		}
+		f = f[:n] + "…"
+	}
+	return f
 }
 
 func (c *checker) check(raw string) {

@@ -192,6 +192,9 @@ func TestCheck(t *testing.T) {
 		{"claim in capitals", build(t, set("Exp", 1)), []string{`warning 20101 Exp: write "exp"`}},
 		{"identity at the top level too", build(t, set("identity", "alice")), []string{"warning 20106 identity: remove it"}},
 		{"identity at the top level only", build(t, set("identity", "alice"), grants(`{"video":{"room":"r"}}`)), []string{"warning 20106 identity: move it into grants", "warning 20106 grants.identity: Video need one"}},
+		{"empty claim name", build(t, set("", 1)), []string{`info 20101 "": Twilio ignores it`}},
+		{"claim name with a newline", build(t, set("a\nb", 1)), []string{`info 20101 "a\nb"`}},
+		{"huge claim name", build(t, set(strings.Repeat("k", 1000), 1)), []string{"info 20101 " + strings.Repeat("k", 120) + "…"}},
 		{"capability token scope", build(t, set("scope", "scope:client:incoming")), []string{"warning 20101 scope: Capability Tokens"}},
 
 		// Grants.
