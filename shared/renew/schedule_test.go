@@ -39,22 +39,20 @@ func TestNear(t *testing.T) {
 
 // receive waits for the scheduler to fire, failing if it has not within
 // limit (fake time inside a synctest bubble).
-func receive(t *testing.T, s *Scheduler, limit time.Duration) time.Time {
+func receive(t *testing.T, s *Scheduler, limit time.Duration) {
 	t.Helper()
 	select {
-	case due := <-s.C:
-		return due
+	case <-s.C:
 	case <-time.After(limit):
 		t.Fatalf("scheduler did not fire within %v", limit)
-		return time.Time{}
 	}
 }
 
 func quiet(t *testing.T, s *Scheduler, d time.Duration) {
 	t.Helper()
 	select {
-	case due := <-s.C:
-		t.Fatalf("scheduler fired for %v, want nothing for %v", due, d)
+	case <-s.C:
+		t.Fatalf("scheduler fired, want nothing for %v", d)
 	case <-time.After(d):
 	}
 }
@@ -67,12 +65,15 @@ func TestSchedulerFiresAtFallbackLead(t *testing.T) {
 		exp := start.Add(5 * time.Second)
 		lead := Lead(5*time.Second, DefaultLead)
 		s.Arm(exp, lead)
-		due := receive(t, s, time.Minute)
-		if want := exp.Add(-FallbackLead(lead)); !due.Equal(want) {
-			t.Errorf("due = %v, want %v", due, want)
+		if want := exp.Add(-FallbackLead(lead)); !s.Due().Equal(want) {
+			t.Errorf("Due() = %v, want %v", s.Due(), want)
 		}
+		receive(t, s, time.Minute)
 		if got, want := time.Since(start), 5*time.Second-FallbackLead(lead); got != want {
 			t.Errorf("fired after %v, want %v", got, want)
+		}
+		if !s.Due().IsZero() {
+			t.Errorf("Due() = %v after firing, want zero", s.Due())
 		}
 		quiet(t, s, time.Hour) // fires once per Arm
 	})
