@@ -253,3 +253,25 @@ func TestFieldFor(t *testing.T) {
 		}
 	}
 }
+
+// Times must agree with token.Claims' own methods, which it stands in for.
+func TestTimesMatchClaims(t *testing.T) {
+	for _, c := range []token.Claims{
+		{JTI: "SK1-1610379747", Nbf: 1610379747, Exp: 1610383347},
+		{JTI: "SK1-1610379747", Iat: 1610379000, Exp: 1610383347},
+		{JTI: "SK1-1610379747", Exp: 1610383347},
+		{JTI: "no-time-here", Exp: 5},
+		{},
+	} {
+		issued, nbf, exp := view.Times(c)
+		if !issued.Equal(c.IssuedAt()) {
+			t.Errorf("%+v: issued %v, want %v", c, issued, c.IssuedAt())
+		}
+		if c.Exp != 0 && !exp.Equal(c.ExpiresAt()) || c.Exp == 0 && !exp.IsZero() {
+			t.Errorf("%+v: exp %v", c, exp)
+		}
+		if c.Nbf != 0 && nbf.Unix() != c.Nbf || c.Nbf == 0 && !nbf.IsZero() {
+			t.Errorf("%+v: nbf %v", c, nbf)
+		}
+	}
+}
