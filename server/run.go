@@ -37,6 +37,8 @@ func commands() []command {
 		{"decode", "[flags] [TOKEN]", "show a token's header, payload and time left (TOKEN or stdin)", cmdDecode},
 		{"lint", "[--json] [TOKEN]", "check a token as Twilio would, naming each problem's Twilio error code (TOKEN or stdin)", cmdLint},
 		{"useradd", "[flags] NAME", "add or update a user in the users file (password on stdin)", cmdUseradd},
+		{"watch", "--username U --password P [--server URL] [--ttl N] [--for D]", "sign in, hold the session's WebSocket and renew on every warning, printing each event", cmdWatch},
+		{"sessions", "[--server URL] [list | revoke ID]", "list a running server's live sessions, or revoke one (admin token from $TOKENLAB_ADMIN_TOKEN)", cmdSessions},
 		{"help", "[COMMAND]", "list the commands, or show one command's flags", cmdHelp},
 	}
 }
