@@ -464,6 +464,18 @@ func TestWSClientMessages(t *testing.T) {
 				break
 			}
 		}
+		// The answers to the allowed burst, then the error, then the close.
+		var last protocol.Message
+		for {
+			m := read(t, c, 5*time.Second)
+			if m.Type != protocol.TypePong {
+				last = m
+				break
+			}
+		}
+		if last.Type != protocol.TypeError || last.Code != protocol.ErrCodeRateLimited {
+			t.Errorf("after the burst: %+v, want error rate_limited", last)
+		}
 		reason := expectClose(t, c, protocol.CloseRateLimited)
 		if !strings.Contains(reason, "messages a second") {
 			t.Errorf("close reason %q", reason)

@@ -91,7 +91,9 @@ func (h *Hub) readPump(ctx context.Context, ws *websocket.Conn, c *Client) {
 		}
 		ws.SetReadDeadline(time.Now().Add(pongWait))
 		if !limiter.AllowN(h.o.Now(), 1) {
-			closeWith(protocol.CloseRateLimited, "more than 5 messages a second: slow down")
+			const text = "more than 5 messages a second: slow down"
+			c.reply(errorMessage(h.o.Now(), "", protocol.ErrCodeRateLimited, text))
+			closeWith(protocol.CloseRateLimited, text)
 			continue
 		}
 		if kind != websocket.TextMessage {
