@@ -1,13 +1,19 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -570,4 +576,81 @@ func TestWSSlowClientIsDropped(t *testing.T) {
 	if m := expect(t, fast, protocol.TypeToken, 5*time.Second); m.Token != tr.Token {
 		t.Errorf("after the drop: %+v", m)
 	}
+}
+
+// BenchmarkIdleConnectionMemory reports the server-side memory of an idle
+// connection: heap and goroutine stacks after n connections are open,
+// divided by n. The clients run in a child process (TestHelperIdleClients)
+// so that their memory is not counted.
+func BenchmarkIdleConnectionMemory(b *testing.B) {
+	const n = 2000
+	l := newLive(b, nil, func(o *hub.Options) { o.MaxConnsPerSession = n })
+	_, ck := l.signIn(b, 3600)
+	heap0, stack0 := memInUse()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperIdleClients$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+l.wsURL(), helperEnv+"_COOKIE="+ck.Name+"="+ck.Value,
+		helperEnv+"_ORIGIN="+l.srv.URL, helperEnv+"_N="+itoa(n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close() // the child exits when its stdin closes
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		b.Fatalf("the client process said %q (%v)", line, err)
+	}
+	for l.hub.Connections() != n {
+		time.Sleep(10 * time.Millisecond)
+	}
+	heap1, stack1 := memInUse()
+	b.ReportMetric(float64(heap1+stack1-heap0-stack0)/n, "B/conn")
+	b.ReportMetric(float64(heap1-heap0)/n, "heap-B/conn")
+	b.ReportMetric(float64(stack1-stack0)/n, "stack-B/conn")
+	for range b.N {
+		// The measurement is the setup above; b.N only satisfies the framework.
+	}
+}
+
+// helperEnv tells TestHelperIdleClients where to connect.
+const helperEnv = "TOKENLAB_TEST_IDLE_CLIENTS"
+
+// TestHelperIdleClients holds idle connections for
+// BenchmarkIdleConnectionMemory in a process of its own; run directly it
+// skips.
+func TestHelperIdleClients(t *testing.T) {
+	url := os.Getenv(helperEnv)
+	if url == "" {
+		t.Skip("a helper process of BenchmarkIdleConnectionMemory")
+	}
+	n, _ := strconv.Atoi(os.Getenv(helperEnv + "_N"))
+	h := http.Header{"Cookie": {os.Getenv(helperEnv + "_COOKIE")}, "Origin": {os.Getenv(helperEnv + "_ORIGIN")}}
+	d := &websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256}
+	var conns []*websocket.Conn
+	for range n {
+		c, _, err := d.Dial(url, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, c, protocol.TypeHello, 10*time.Second)
+		conns = append(conns, c)
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+func memInUse() (heap, stack uint64) {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse, m.StackInuse
 }

@@ -51,15 +51,22 @@ const (
 // of payload minus the 2-byte code).
 const maxCloseReason = 123
 
-// Serve runs a connection of c until it ends: the calling goroutine reads,
-// a second one writes. It detaches c from the hub before returning.
+// Serve starts the connection's two goroutines, one reading and one
+// writing, and returns. The caller (an HTTP handler) may then end: its
+// goroutine carries the deep stack of the HTTP server, which an idle
+// connection should not keep. ctx's values are kept, its cancellation is
+// not (the request's context ends with the handler). The reader detaches
+// c from the hub when the connection ends.
 func (h *Hub) Serve(ctx context.Context, ws *websocket.Conn, c *Client) {
 	c.setKill(func() { ws.NetConn().Close() })
+	ctx = context.WithoutCancel(ctx)
 	readerDone := make(chan struct{})
 	go h.writePump(ws, c, readerDone)
-	h.readPump(ctx, ws, c)
-	close(readerDone)
-	h.Detach(c)
+	go func() {
+		h.readPump(ctx, ws, c)
+		close(readerDone)
+		h.Detach(c)
+	}()
 }
 
 // readPump reads client messages, answering each through the client's
