@@ -245,6 +245,9 @@ func Offset(off, uncertainty time.Duration) string {
 	}
 	ms := off.Milliseconds()
 	s := "server clock " + strconv.FormatInt(ms/1000, 10) + "." + pad3(ms%1000) + " s " + dir + " this device"
+	if ms == 0 {
+		s = "server clock matches this device"
+	}
 	if uncertainty > 0 {
 		s += " (±" + strconv.FormatInt(uncertainty.Milliseconds(), 10) + " ms)"
 	}

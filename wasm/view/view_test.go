@@ -139,6 +139,7 @@ func TestFormatting(t *testing.T) {
 		{view.UTC(time.Time{}), "—"},
 		{view.Offset(1234*time.Millisecond, 3*time.Millisecond), "server clock 1.234 s ahead of this device (±3 ms)"},
 		{view.Offset(-45*time.Millisecond, 0), "server clock 0.045 s behind this device"},
+		{view.Offset(300*time.Microsecond, 2*time.Millisecond), "server clock matches this device (±2 ms)"},
 		{view.Pretty([]byte(`{"a":[1,2]}`)), "{\n  \"a\": [\n    1,\n    2\n  ]\n}"},
 		{view.Pretty([]byte(`not json`)), "not json"},
 	}

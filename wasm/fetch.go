@@ -1,0 +1,94 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"syscall/js"
+	"time"
+)
+
+// The page talks HTTP through the browser's fetch, not net/http: net/http
+// would add hundreds of kilobytes to the program and goes through fetch
+// anyway.
+
+// await blocks the calling goroutine until the promise settles. It must
+// never run inside a js.FuncOf callback (that would deadlock the page):
+// callers are goroutines started for the purpose.
+func await(p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	then := js.FuncOf(func(this js.Value, args []js.Value) any {
+		ch <- result{v: args[0]}
+		return nil
+	})
+	catch := js.FuncOf(func(this js.Value, args []js.Value) any {
+		msg := "failed"
+		if len(args) > 0 && args[0].Truthy() {
+			msg = args[0].Call("toString").String()
+		}
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	defer then.Release()
+	defer catch.Release()
+	p.Call("then", then, catch)
+	r := <-ch
+	return r.v, r.err
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	status         int
+	body           []byte
+	date           string // the Date header, for the clock offset
+	sent, received time.Time
+	err            error // the request never got an answer
+}
+
+// postJSON sends body to path and waits for the whole answer. It blocks:
+// run it on a goroutine.
+func postJSON(path string, body []byte) response {
+	r := response{sent: time.Now()}
+	init := map[string]any{
+		"method":      "POST",
+		"headers":     map[string]any{"Content-Type": "application/json"},
+		"credentials": "same-origin",
+		"cache":       "no-store",
+	}
+	if body != nil {
+		init["body"] = string(body)
+	}
+	resp, err := await(global.Call("fetch", path, init))
+	if err != nil {
+		r.err = err
+		r.received = time.Now()
+		return r
+	}
+	r.received = time.Now()
+	r.status = resp.Get("status").Int()
+	if d := resp.Get("headers").Call("get", "Date"); d.Truthy() {
+		r.date = d.String()
+	}
+	text, err := await(resp.Call("text"))
+	if err != nil {
+		r.err = err
+		return r
+	}
+	r.body = []byte(text.String())
+	return r
+}
+
+// copyText puts s on the clipboard. It returns at once; the outcome comes
+// back through done on the app loop.
+func copyText(s string, done func(error)) {
+	clip := global.Get("navigator").Get("clipboard")
+	if !clip.Truthy() {
+		done(errors.New("the clipboard is not available here (it needs a secure context such as localhost)"))
+		return
+	}
+	go func() { _, err := await(clip.Call("writeText", s)); done(err) }()
+}

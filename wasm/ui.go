@@ -1,0 +1,320 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"strconv"
+	"strings"
+	"syscall/js"
+	"time"
+
+	"github.com/tokenlab/tokenlab/shared/token"
+	"github.com/tokenlab/tokenlab/wasm/view"
+)
+
+// ui holds the page's elements. It only copies values computed by the app
+// and by package view into them.
+type ui struct {
+	status, conn, offset, logout, noticeEl js.Value
+	signin, live, form, submit             js.Value
+	jti, renewals, renewNow                js.Value
+	timeline                               js.Value
+	paste, verify, verifyResult, pasteEr   js.Value
+
+	liveView, inspectView *tokenView
+	inspected             *token.Token
+	lastStatus            view.Status
+}
+
+func newUI() *ui {
+	u := &ui{
+		status: byID("status"), conn: byID("conn"), offset: byID("offset"), logout: byID("logout"),
+		noticeEl: byID("notice"), signin: byID("signin"), live: byID("live"), form: byID("login"),
+		submit: byID("login-submit"), jti: byID("jti"), renewals: byID("renewals"), renewNow: byID("renew-now"),
+		timeline: byID("timeline"), paste: byID("paste"), verify: byID("verify"),
+		verifyResult: byID("verify-result"), pasteEr: byID("paste-error"),
+	}
+	u.liveView = newTokenView(byID("live-view"))
+	u.inspectView = newTokenView(byID("inspect-view"))
+	return u
+}
+
+// tokenView is one rendering of a token (the live one, the pasted one),
+// cloned from the page's <template id="token-view">.
+type tokenView struct {
+	root  js.Value
+	parts map[string]js.Value
+	tok   *token.Token
+}
+
+var viewParts = []string{"identity", "countdown", "bar", "bar-track", "iat-local", "iat-utc", "nbf-local", "nbf-utc",
+	"exp-local", "exp-utc", "grants", "lint", "header", "payload", "raw", "copy"}
+
+func newTokenView(root js.Value) *tokenView {
+	tpl := byID("token-view").Get("content").Call("cloneNode", true)
+	root.Call("append", tpl)
+	v := &tokenView{root: root, parts: map[string]js.Value{}}
+	for _, p := range viewParts {
+		v.parts[p] = part(root, p)
+	}
+	return v
+}
+
+// show fills the view with t; the parts that change with time are left to
+// tick.
+func (v *tokenView) show(t *token.Token, now time.Time) {
+	if t == v.tok {
+		return
+	}
+	v.tok = t
+	if t == nil {
+		setHidden(v.root, true)
+		return
+	}
+	setHidden(v.root, false)
+	c := t.Claims
+	issued, nbf, exp := view.Times(c)
+	setText(v.parts["identity"], orDash(c.Identity()))
+	times := []struct {
+		name string
+		t    time.Time
+	}{{"iat", issued}, {"nbf", nbf}, {"exp", exp}}
+	for _, tt := range times {
+		local := "—"
+		if !tt.t.IsZero() {
+			local = localTime(tt.t.UnixMilli())
+		}
+		setText(v.parts[tt.name+"-local"], local)
+		setText(v.parts[tt.name+"-utc"], view.UTC(tt.t))
+	}
+	setText(v.parts["header"], view.Pretty(t.HeaderJSON))
+	setText(v.parts["payload"], view.Pretty(t.PayloadJSON))
+	setText(v.parts["raw"], t.Raw)
+
+	grants := v.parts["grants"]
+	empty(grants)
+	cards := view.Cards(t)
+	if len(cards) == 0 {
+		appendTo(grants, el("p", "muted", "No grants: this token opens nothing."))
+	}
+	for _, c := range cards {
+		card := el("article", "grant-card", "")
+		if !c.Known {
+			card.Get("classList").Call("add", "unknown")
+		}
+		setAttr(card, "data-grant", c.Key)
+		head := appendTo(el("h4", "", ""), el("span", "", c.Title), el("code", "key", c.Key))
+		list := el("ul", "", "")
+		for _, s := range c.Allows {
+			appendTo(list, el("li", "", s))
+		}
+		details := appendTo(el("details", "", ""), el("summary", "", "raw JSON"), el("pre", "", c.JSON))
+		appendTo(card, head, list, details)
+		appendTo(grants, card)
+	}
+	showFindings(v.parts["lint"], t.Raw, now)
+	v.tick(now, "", 0)
+}
+
+// tick updates the countdown and the progress bar at server time now.
+func (v *tokenView) tick(now time.Time, status view.Status, lead time.Duration) {
+	if v.tok == nil {
+		return
+	}
+	issued, _, exp := view.Times(v.tok.Claims)
+	left := exp.Sub(now)
+	setText(v.parts["countdown"], view.Countdown(left))
+	frac := view.Progress(now, issued, exp)
+	pct := strconv.FormatFloat(frac*100, 'f', 1, 64)
+	v.parts["bar"].Get("style").Set("width", pct+"%")
+	track := v.parts["bar-track"]
+	setAttr(track, "aria-valuenow", pct)
+	state := "ok"
+	switch {
+	case left <= 0:
+		state = "over"
+	case status == view.Expiring || status == view.Renewing || (lead > 0 && left <= lead):
+		state = "low"
+	}
+	setAttr(track, "data-state", state)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// render brings the page up to date with the app's state.
+func (u *ui) render(a *app) {
+	now := a.clock.now()
+	u.liveView.show(a.tok, now)
+	setHidden(u.live, a.tok == nil)
+	setHidden(u.logout, a.tok == nil)
+	if a.tok != nil {
+		setText(u.jti, a.tok.Claims.JTI)
+	}
+	setText(u.renewals, strconv.Itoa(a.renewals))
+	u.renewNow.Set("disabled", a.tok == nil || a.renewing)
+	conn := "offline"
+	switch {
+	case a.connected:
+		conn = "live"
+	case a.tok != nil && a.ws != nil:
+		conn = "connecting"
+	case a.tok != nil:
+		conn = "reconnecting"
+	}
+	setText(u.conn, conn)
+	setAttr(u.conn, "data-conn", conn)
+	u.tick(a)
+}
+
+// tick runs four times a second: countdowns, status and clock offset.
+func (u *ui) tick(a *app) {
+	now := a.clock.now()
+	st := a.status()
+	if st != u.lastStatus {
+		u.lastStatus = st
+		setText(u.status, string(st))
+		setAttr(u.status, "data-status", string(st))
+	}
+	u.liveView.tick(now, st, a.lead)
+	u.inspectView.tick(now, "", 0)
+	if off, unc, known := a.clock.value(); known {
+		setText(u.offset, view.Offset(off, unc))
+	}
+}
+
+// showSignIn shows the sign-in form (signed out) or hides it.
+func (u *ui) showSignIn(show bool) {
+	setHidden(u.signin, !show)
+	if boot := byID("boot"); boot.Truthy() {
+		boot.Call("remove") // the program runs: "loading" is over
+	}
+}
+
+func (u *ui) busy(b bool) {
+	u.submit.Set("disabled", b)
+	text := "Sign in and mint"
+	if b {
+		text = "Signing in…"
+	}
+	setText(u.submit, text)
+}
+
+// event adds a line to the timeline, newest first.
+func (u *ui) event(text string) {
+	li := el("li", "", "")
+	ms := time.Now().UnixMilli()
+	t := el("time", "", clockTime(ms))
+	setAttr(t, "datetime", isoTime(ms))
+	appendTo(li, t, el("span", "", text))
+	u.timeline.Call("prepend", li)
+	for u.timeline.Get("children").Length() > 200 {
+		u.timeline.Get("lastElementChild").Call("remove")
+	}
+}
+
+// notice shows a one-line message at the top of the page.
+func (u *ui) notice(text string, isError bool) {
+	setText(u.noticeEl, text)
+	setAttr(u.noticeEl, "data-kind", map[bool]string{true: "error", false: "info"}[isError])
+	setHidden(u.noticeEl, text == "")
+}
+
+// fieldError shows msg beside the form control the server's error field
+// names ("grants.chat.service_sid"), or at the top when none matches.
+func (u *ui) fieldError(field, msg string) {
+	u.clearFieldErrors()
+	els := u.form.Get("elements")
+	var names []string
+	for i := 0; i < els.Length(); i++ {
+		if n := els.Index(i).Get("name").String(); n != "" {
+			names = append(names, n)
+		}
+	}
+	name := view.FieldFor(field, names)
+	if name == "" {
+		u.notice(msg, true)
+		return
+	}
+	ctl := u.form.Call("querySelector", `[name="`+name+`"]`)
+	holder := ctl.Call("closest", ".field, fieldset")
+	if !holder.Truthy() {
+		holder = ctl.Get("parentElement")
+	}
+	e := el("p", "field-error", msg)
+	e.Set("id", "err-"+strings.ReplaceAll(name, ".", "-"))
+	setAttr(e, "data-error-for", name)
+	holder.Call("append", e)
+	setAttr(ctl, "aria-invalid", "true")
+	setAttr(ctl, "aria-describedby", e.Get("id").String())
+	if d := ctl.Call("closest", "details"); d.Truthy() {
+		d.Set("open", true)
+	}
+	ctl.Call("focus")
+}
+
+func (u *ui) clearFieldErrors() {
+	old := u.form.Call("querySelectorAll", ".field-error")
+	for i := 0; i < old.Length(); i++ {
+		old.Index(i).Call("remove")
+	}
+	inv := u.form.Call("querySelectorAll", "[aria-invalid]")
+	for i := 0; i < inv.Length(); i++ {
+		inv.Index(i).Call("removeAttribute", "aria-invalid")
+		inv.Index(i).Call("removeAttribute", "aria-describedby")
+	}
+	u.notice("", false)
+}
+
+// formInputs reads the login form's controls.
+func (u *ui) formInputs() (username, password, ttl string, grants []view.Input) {
+	els := u.form.Get("elements")
+	for i := 0; i < els.Length(); i++ {
+		e := els.Index(i)
+		name := e.Get("name").String()
+		switch name {
+		case "":
+		case "username":
+			username = e.Get("value").String()
+		case "password":
+			password = e.Get("value").String()
+		case "ttl":
+			ttl = strings.TrimSpace(e.Get("value").String())
+		default:
+			in := view.Input{Name: name, Value: e.Get("value").String()}
+			if e.Get("type").String() == "checkbox" {
+				in.Checkbox, in.Checked = true, e.Get("checked").Bool()
+			}
+			grants = append(grants, in)
+		}
+	}
+	return username, password, ttl, grants
+}
+
+// inspect decodes the pasted token entirely in the page.
+func (u *ui) inspect(raw string, now time.Time) {
+	setText(u.verifyResult, "")
+	if strings.TrimSpace(raw) == "" {
+		u.inspected = nil
+		setText(u.pasteEr, "")
+		u.inspectView.show(nil, now)
+		u.verify.Set("disabled", true)
+		return
+	}
+	t, err := token.Decode(raw)
+	if err != nil {
+		u.inspected = nil
+		setText(u.pasteEr, "Cannot decode: "+err.Error())
+		u.inspectView.show(nil, now)
+		u.verify.Set("disabled", true)
+		return
+	}
+	u.inspected = t
+	setText(u.pasteEr, "")
+	u.inspectView.show(t, now)
+	u.verify.Set("disabled", false)
+}
