@@ -228,6 +228,9 @@ func TestWatchReconnectsAfterARestart(t *testing.T) {
 	waitFor(t, out, "connected", 1, done)
 	stop() // the server says 1001 going away
 	waitFor(t, out, "reconnecting", 1, done)
+	if !strings.Contains(out.String(), "close 1001 (going away)") {
+		t.Errorf("the first drop was not the server's going-away close:\n%s", out)
+	}
 	serveCtl(t, env, strconv.Itoa(port))
 	waitFor(t, out, "connected", 2, done)
 	// The restarted server did not know the token: watch asked for one.

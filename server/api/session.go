@@ -106,7 +106,7 @@ func startSession(d Deps, next func(http.ResponseWriter, *http.Request, users.Us
 			return err
 		}
 		if err := d.Hub.Issued(s, m); err != nil {
-			return err
+			return sessionError(err)
 		}
 		session.SetCookie(w, r, value, s.Expires)
 		if next != nil {
