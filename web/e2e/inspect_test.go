@@ -1,0 +1,94 @@
+package e2e_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// tutorialToken is the sample token of the tutorial tokenlab started from
+// (a video grant for room "My Room", identity susan, expired in 2021).
+const tutorialToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiIsImN0eSI6InR3aWxpby1mcGE7dj0xIn0.eyJqdGkiOiJTSzIxYzE3MDEzZjNmYWNlOGZkYzRlNDYyM2IwYTlkMmMxLTE2MTAzNzk3NDciLCJncmFudHMiOnsidmlkZW8iOnsicm9vbSI6Ik15IFJvb20ifSwiaWRlbnRpdHkiOiJzdXNhbiJ9LCJpc3MiOiJTSzIxYzE3MDEzZjNmYWNlOGZkYzRlNDYyM2IwYTlkMmMxIiwiZXhwIjoxNjEwMzgzMzQ3LCJuYmYiOjE2MTAzNzk3NDcsInN1YiI6IkFDMTVjMTczN2JmMTQwNjRkMjI3OGQ2MTZmYWNlM2YxN2YifQ.6VCgKYoXTWnX8SzzmIgqeiqTnkOaFYL6p1g8O_mMHOc"
+
+// Pasting a token decodes and lints it in the page without any request;
+// only the signature check goes to the server.
+func TestPasteTutorialToken(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	open(t, ctx)
+	// Resource timing lists every fetch the page makes: count them around
+	// the paste.
+	before := text(t, ctx, `String(performance.getEntriesByType("resource").length)`)
+	// A paste sets the value and fires "input", as this does.
+	err := chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS(`#paste`)),
+		chromedp.SetValue(chromedp.CSS(`#paste`), "Bearer "+tutorialToken),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("paste").dispatchEvent(new Event("input", {bubbles: true}))`),
+	)
+	if err != nil {
+		t.Fatalf("pasting: %v", err)
+	}
+	waitFor(t, ctx, `!document.getElementById("inspect-view").hidden`, 5*time.Second)
+
+	identity := text(t, ctx, `document.querySelector("#inspect-view [data-part=identity]").textContent`)
+	if identity != "susan" {
+		t.Errorf("identity = %q, want susan", identity)
+	}
+	cards := text(t, ctx, `[...document.querySelectorAll("#inspect-view .grant-card")].map(c => c.dataset.grant + ": " + c.innerText).join("\n")`)
+	if !strings.HasPrefix(cards, "video: ") || !strings.Contains(cards, `Join the video room "My Room" only.`) {
+		t.Errorf("grant cards:\n%s", cards)
+	}
+	raw := text(t, ctx, `document.querySelector("#inspect-view .grant-card pre").textContent`)
+	if !strings.Contains(raw, `"room": "My Room"`) {
+		t.Errorf("the card's raw JSON is %q", raw)
+	}
+	codes := text(t, ctx, `[...document.querySelectorAll("#inspect-view .finding")].map(f => f.dataset.code + " " + f.innerText.replace(/\s+/g, " ")).join("\n")`)
+	if !strings.Contains(codes, "20104 ") {
+		t.Errorf("lint findings lack 20104 (expired):\n%s", codes)
+	}
+	if got := text(t, ctx, `document.querySelector("#inspect-view [data-part=exp-utc]").textContent`); got != "2021-01-11 16:42:27 UTC" {
+		t.Errorf("expiry shown as %q", got)
+	}
+	if got := text(t, ctx, `document.querySelector("#inspect-view [data-part=countdown]").textContent`); !strings.HasPrefix(got, "expired ") {
+		t.Errorf("countdown shown as %q", got)
+	}
+	header := text(t, ctx, `document.querySelector("#inspect-view [data-part=header]").textContent`)
+	if !strings.Contains(header, `"cty": "twilio-fpa;v=1"`) {
+		t.Errorf("header view:\n%s", header)
+	}
+	if after := text(t, ctx, `String(performance.getEntriesByType("resource").length)`); after != before {
+		t.Errorf("the page made %s requests while decoding (before %s): decoding must stay in the page", after, before)
+	}
+
+	// The signature needs the server's secret: it answers "not valid".
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#verify`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.getElementById("verify-result").dataset.valid !== undefined`, 5*time.Second)
+	if got := text(t, ctx, `document.getElementById("verify-result").textContent`); !strings.HasPrefix(got, "not valid here") {
+		t.Errorf("verify result = %q", got)
+	}
+
+	// Garbage is refused with a reason, and the views are cleared.
+	eval(t, ctx, `const p = document.getElementById("paste"); p.value = "not.a-token"; p.dispatchEvent(new Event("input"))`)
+	waitFor(t, ctx, `document.getElementById("inspect-view").hidden`, 5*time.Second)
+	if got := text(t, ctx, `document.getElementById("paste-error").textContent`); !strings.Contains(got, "Cannot decode") {
+		t.Errorf("paste error = %q", got)
+	}
+}
+
+// A token the server minted in this browser verifies as valid.
+func TestVerifyOwnToken(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	open(t, ctx)
+	signIn(t, ctx, "frank", 600)
+	eval(t, ctx, `const p = document.getElementById("paste");
+		p.value = document.querySelector("#live-view [data-part=raw]").textContent;
+		p.dispatchEvent(new Event("input"))`)
+	waitFor(t, ctx, `!document.getElementById("verify").disabled`, 5*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#verify`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.getElementById("verify-result").dataset.valid === "true"`, 5*time.Second)
+}

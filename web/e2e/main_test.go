@@ -1,0 +1,380 @@
+// Package e2e drives tokenlab's page in headless Chromium against the real
+// binary: bin/tokenlab runs as a subprocess in open demo mode on a free
+// loopback port, one browser serves the whole run (TestMain), and each test
+// opens its own tab in its own browser context, so cookies never leak from
+// one test to the next.
+//
+// The tests skip, saying how to fix it, when Chromium or the binary is
+// missing, except when the CI variable is set: there they fail instead.
+// Set TOKENLAB_SCREENSHOT=path to save a screenshot of the page with a live
+// token (the README's docs/screenshot.png is made that way).
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var (
+	// skipReason is set when the environment cannot run browser tests.
+	skipReason string
+	// baseURL is the running server, e.g. http://127.0.0.1:41234.
+	baseURL string
+	// adminToken enables the operator endpoints of the server under test.
+	adminToken string
+	// browserCtx holds the one browser of the run.
+	browserCtx context.Context
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	chromium, bin, why := findTools()
+	if why != "" {
+		if os.Getenv("CI") != "" {
+			fmt.Fprintln(os.Stderr, "e2e: CI is set, so browser tests must run, but "+why)
+			return 1
+		}
+		skipReason = why
+		return m.Run()
+	}
+
+	stop, err := startServer(bin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting", bin+":", err)
+		return 1
+	}
+	defer stop()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.NoSandbox,
+		chromedp.ExecPath(chromium),
+		// No network beyond loopback: stop Chromium's own calls home.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	// The first Run starts the browser; it must not carry a timeout, which
+	// would stop the browser when it ends.
+	if err := chromedp.Do(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting Chromium:", err)
+		return 1
+	}
+	browserCtx = ctx
+	return m.Run()
+}
+
+// findTools locates Chromium and the tokenlab binary, or says what is
+// missing and how to get it.
+func findTools() (chromium, bin, why string) {
+	chromium = os.Getenv("TOKENLAB_CHROMIUM")
+	if chromium == "" {
+		for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(name); err == nil {
+				chromium = p
+				break
+			}
+		}
+	}
+	if chromium == "" {
+		return "", "", "Chromium is not installed: install it with `apt-get install chromium` (or set TOKENLAB_CHROMIUM to a Chrome binary)"
+	}
+	bin = os.Getenv("TOKENLAB_BIN")
+	if bin == "" {
+		bin = filepath.Join("..", "..", "bin", "tokenlab")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", "", bin + " is not built: run `make build` first (make test does)"
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return "", "", err.Error()
+	}
+	return chromium, abs, ""
+}
+
+var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)
+
+// startServer runs bin in open demo mode on a free port, in an empty
+// directory and environment so no .env or Twilio credentials apply. It
+// returns once the server answers /healthz.
+func startServer(bin string) (stop func(), err error) {
+	dir, err := os.MkdirTemp("", "tokenlab-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	adminToken = "e2e-admin-" + rand.Text()
+	cmd := exec.Command(bin, "serve", "-port", "0")
+	cmd.Dir = dir
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop = func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	port := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := listening.FindStringSubmatch(line); m != nil {
+				select {
+				case port <- m[1]:
+				default:
+				}
+			}
+			if os.Getenv("TOKENLAB_E2E_LOG") != "" {
+				fmt.Fprintln(os.Stderr, "server:", line)
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case p := <-port:
+		baseURL = "http://127.0.0.1:" + p
+	case <-time.After(10 * time.Second):
+		stop()
+		return nil, errors.New("no \"tokenlab listening\" line within 10s")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(baseURL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("GET /healthz did not answer 200 within 10s (last error %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// newTab opens a tab in a fresh browser context (its own cookies) and
+// returns it with a context bounded by limit for the test's actions.
+func newTab(t *testing.T, limit time.Duration) context.Context {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	tab, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	return startTab(t, tab, limit)
+}
+
+// siblingTab opens another tab in the same browser context as tab: it
+// shares the cookies, like a second tab of the same user.
+func siblingTab(t *testing.T, tab context.Context, limit time.Duration) context.Context {
+	t.Helper()
+	sib, cancel := chromedp.NewContext(tab)
+	t.Cleanup(cancel)
+	return startTab(t, sib, limit)
+}
+
+func startTab(t *testing.T, tab context.Context, limit time.Duration) context.Context {
+	t.Helper()
+	// Create the target without a deadline (see chromedp.Run), then bound
+	// everything the test does with it.
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	// The page's console (the Go runtime writes panics there) is shown
+	// when the test fails.
+	var mu sync.Mutex
+	var lines []string
+	listenCtx, stopListening := context.WithCancel(tab)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range chromedp.Console(listenCtx) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			lines = append(lines, m.String())
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		stopListening()
+		<-done
+		if t.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("page console:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+	ctx, cancel := context.WithTimeout(tab, limit)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// open loads the page and waits until its program is running.
+func open(t *testing.T, ctx context.Context) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(baseURL+"/"),
+		chromedp.Evaluate[chromedp.Void](recorder),
+		chromedp.Poll[chromedp.Void](`window.tokenlab !== undefined && (!document.getElementById("signin").hidden || !document.getElementById("live").hidden)`,
+			chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(20*time.Millisecond)),
+	)
+	if err != nil {
+		t.Fatalf("loading the page: %v", err)
+	}
+}
+
+// recorder keeps every tokenlab event and every status the page reports,
+// sampled every 20 ms inside the page, so a short "expired" cannot slip
+// between two samples taken over the DevTools connection.
+const recorder = `(() => {
+  window.__rec = {events: [], statuses: {}, samples: 0};
+  for (const name of ["tokenlab:token", "tokenlab:notice", "tokenlab:error"]) {
+    window.addEventListener(name, (e) => window.__rec.events.push({name, detail: e.detail, at: Date.now()}));
+  }
+  setInterval(() => {
+    if (!window.tokenlab) return;
+    const s = window.tokenlab.snapshot();
+    window.__rec.statuses[s.status] = (window.__rec.statuses[s.status] || 0) + 1;
+    window.__rec.samples++;
+  }, 20);
+})()`
+
+// snapshot is window.tokenlab.snapshot(), the page's test contract.
+type snapshot struct {
+	Identity      string   `json:"identity"`
+	JTI           string   `json:"jti"`
+	ExpiresAt     int64    `json:"expiresAt"`
+	SecondsLeft   float64  `json:"secondsLeft"`
+	Grants        []string `json:"grants"`
+	Renewals      int      `json:"renewals"`
+	Status        string   `json:"status"`
+	Connected     bool     `json:"connected"`
+	ClockOffsetMS int64    `json:"clockOffsetMs"`
+}
+
+func snap(t *testing.T, ctx context.Context) snapshot {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[snapshot](`window.tokenlab.snapshot()`))
+	if err != nil {
+		t.Fatalf("snapshot(): %v", err)
+	}
+	return s
+}
+
+// event is one recorded tokenlab:* event.
+type event struct {
+	Name   string         `json:"name"`
+	Detail map[string]any `json:"detail"`
+	At     int64          `json:"at"`
+}
+
+type recording struct {
+	Events   []event        `json:"events"`
+	Statuses map[string]int `json:"statuses"`
+	Samples  int            `json:"samples"`
+}
+
+func recorded(t *testing.T, ctx context.Context) recording {
+	t.Helper()
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[recording](`window.__rec`))
+	if err != nil {
+		t.Fatalf("reading the page's recording: %v", err)
+	}
+	return r
+}
+
+// signIn fills the form from the keyboard and submits it.
+func signIn(t *testing.T, ctx context.Context, user string, ttl int, extra ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.WaitVisible(chromedp.CSS(`#login`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), user),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "any password works in demo mode"),
+		chromedp.SendKeys(chromedp.CSS(`#ttl`), fmt.Sprint(ttl)),
+	}
+	steps = append(steps, extra...)
+	steps = append(steps, chromedp.Click(chromedp.CSS(`#login-submit`)))
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	waitFor(t, ctx, `window.tokenlab.snapshot().jti !== ""`, 10*time.Second)
+}
+
+// waitFor polls a JavaScript condition in the page.
+func waitFor(t *testing.T, ctx context.Context, cond string, limit time.Duration) {
+	t.Helper()
+	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](cond,
+		chromedp.WithPollingTimeout(limit), chromedp.WithPollingInterval(20*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", cond, err)
+	}
+}
+
+// eval runs JavaScript in the page for its side effects.
+func eval(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](js)); err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return s
+}
+
+func tokenEvents(r recording) []event {
+	var out []event
+	for _, e := range r.Events {
+		if e.Name == "tokenlab:token" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func triggers(evs []event) string {
+	var s []string
+	for _, e := range evs {
+		s = append(s, fmt.Sprint(e.Detail["trigger"]))
+	}
+	return strings.Join(s, ", ")
+}
