@@ -8,6 +8,10 @@ import (
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
 
+// exactKeys are Message's JSON keys as docs/protocol.md spells them.
+var exactKeys = map[string]bool{"type": true, "id": true, "server_time_ms": true, "token": true, "jti": true,
+	"exp": true, "identity": true, "lead_ms": true, "session_exp_ms": true, "reason": true, "code": true, "message": true}
+
 // FuzzDecodeMessage checks that Decode never panics, that it accepts only
 // one valid JSON object whose message passes Validate, that its errors wrap
 // ErrBadMessage, and that an accepted message survives Encode and Decode
@@ -26,6 +30,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		`{"type":"ping"}}`,
 		`{"type":"ping","foo":1}`,
 		`{"TYPE":"ping"}`,
+		`{"type":"ping","tYpe":"renew"}`,
 		`{"type":"ping","id":"\ud800"}`,
 		"\x00\xff",
 		``,
@@ -48,6 +53,15 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		if err := m.Validate(); err != nil {
 			t.Fatalf("Decode accepted %+v, which Validate refuses: %v", m, err)
+		}
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(data, &keys); err != nil {
+			t.Fatalf("Decode accepted %q, which is not an object: %v", data, err)
+		}
+		for k := range keys {
+			if !exactKeys[k] {
+				t.Fatalf("Decode accepted key %q, which is not spelled as documented", k)
+			}
 		}
 		enc := protocol.Encode(m)
 		again, err := protocol.Decode(enc)

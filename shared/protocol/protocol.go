@@ -12,6 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
+	"strings"
 )
 
 // Message types sent by the server.
@@ -98,6 +101,9 @@ func Decode(data []byte) (Message, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return Message{}, fmt.Errorf("%w: more than one JSON value in the frame", ErrBadMessage)
 	}
+	if err := exactKeys(data); err != nil {
+		return Message{}, err
+	}
 	if err := m.Validate(); err != nil {
 		return Message{}, err
 	}
@@ -148,6 +154,45 @@ func (m Message) Validate() error {
 func Encode(m Message) []byte {
 	b, _ := json.Marshal(m)
 	return b
+}
+
+// fields are the JSON keys of Message, spelled exactly.
+var fields = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[Message]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[name] = true
+	}
+	return m
+}()
+
+// exactKeys refuses a key that is not spelled exactly as documented.
+// encoding/json matches keys case-insensitively (and with Unicode
+// folding), so without this {"TYPE":"ping"} would pass, and in
+// {"type":"ping","tYpe":"renew"} the folded key would win. data is known
+// to be one JSON object.
+func exactKeys(data []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return fmt.Errorf("%w: %s", ErrBadMessage, describe(err))
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		if !fields[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	for f := range fields {
+		if strings.EqualFold(f, keys[0]) {
+			return fmt.Errorf("%w: unknown field %+q: keys are case-sensitive, write %q", ErrBadMessage, keys[0], f)
+		}
+	}
+	return fmt.Errorf("%w: unknown field %+q", ErrBadMessage, keys[0])
 }
 
 func describe(err error) string {

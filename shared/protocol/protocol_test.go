@@ -76,6 +76,15 @@ func TestDecodeRefuses(t *testing.T) {
 		{"unknown field", `{"type":"ping","foo":1}`, `unknown field "foo"`},
 		{"unknown type", `{"type":"subscribe"}`, `unknown type "subscribe"`},
 
+		// Keys are exact: encoding/json alone would read these as "type"
+		// and "id", so a frame the documented protocol does not allow
+		// would pass.
+		{"type in capitals", `{"TYPE":"ping"}`, `unknown field "TYPE": keys are case-sensitive, write "type"`},
+		{"type capitalised", `{"Type":"renew","id":"r"}`, `unknown field "Type"`},
+		{"id in capitals", `{"type":"ping","ID":"p"}`, `unknown field "ID": keys are case-sensitive, write "id"`},
+		{"exact key shadowed by a folded one", `{"type":"ping","tYpe":"renew"}`, `unknown field "tYpe"`},
+		{"Kelvin sign folds to k", `{"type":"token","to\u212aen":"a.b.c"}`, "unknown field \"to\\u212aen\""},
+
 		// Wrong types.
 		{"type a number", `{"type":5}`, `field "type" has the wrong type (number)`},
 		{"server time a string", `{"type":"hello","server_time_ms":"now"}`, `field "server_time_ms" has the wrong type (string)`},
