@@ -295,6 +295,7 @@ func (a *app) adopt(raw, trigger string, leadMS int64, ours bool) bool {
 		if ours {
 			a.renewing, a.renewID = false, ""
 			a.sched.Arm(a.exp, a.lead)
+			a.ui.event("the server kept the current token: it was minted moments ago")
 		}
 		a.publish()
 		return true

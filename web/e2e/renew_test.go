@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -215,13 +216,23 @@ func TestGrantBuilderAndScreenshot(t *testing.T) {
 		t.Errorf("expiry in UTC shown as %q", utc)
 	}
 
+	// "Renew now" renews over the socket and keeps the grants. The server
+	// answers a renewal within a second of the last mint with that same
+	// token (it coalesces tabs renewing together), so wait that second out.
+	waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 5*time.Second)
+	time.Sleep(1200 * time.Millisecond)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#renew-now`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `window.tokenlab.snapshot().renewals === 1`, 5*time.Second)
+	if again := snap(t, ctx); again.JTI == s.JTI || !slices.Equal(again.Grants, s.Grants) {
+		t.Errorf("after Renew now: %+v, before %+v", again, s)
+	}
+
 	path := os.Getenv("TOKENLAB_SCREENSHOT")
 	if path == "" {
 		return
 	}
-	// A pasted token in the inspector and a settled countdown make the
-	// picture show every part of the page.
-	waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 5*time.Second)
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -233,4 +244,21 @@ func TestGrantBuilderAndScreenshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot saved to %s (%d bytes)", path, len(png))
+
+	// The same page in the dark color scheme, beside it.
+	_, err = chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dark, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("dark screenshot: %v", err)
+	}
+	darkPath := strings.TrimSuffix(path, ".png") + "-dark.png"
+	if err := os.WriteFile(darkPath, dark, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dark screenshot saved to %s", darkPath)
 }
