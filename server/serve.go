@@ -7,25 +7,50 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/users"
 )
 
 // HTTP server limits. Sign-ins are small and quick; WebSocket handlers
-// set their own deadlines once they take over the connection.
+// set their own deadlines once they take over the connection (the
+// http.Server's are cleared when a connection is hijacked).
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 16 << 10
-	shutdownTimeout   = 10 * time.Second
+	// shutdownTimeout bounds a graceful stop: requests in flight get this
+	// long to finish, then the process exits anyway.
+	shutdownTimeout = 10 * time.Second
+	// maxConns bounds the open TCP connections: the hub's 10 000 WebSockets
+	// plus room for plain requests. Past it, new connections wait in the
+	// kernel's accept queue until one closes.
+	maxConns = hub.DefaultMaxConns + 1000
 )
+
+// serverLimits are the limits and time-outs of the HTTP server; tests
+// shorten them.
+type serverLimits struct {
+	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
+	shutdownTimeout                                           time.Duration
+	maxHeaderBytes, maxConns                                  int
+}
+
+func defaultLimits() serverLimits {
+	return serverLimits{
+		readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout, writeTimeout: writeTimeout,
+		idleTimeout: idleTimeout, shutdownTimeout: shutdownTimeout,
+		maxHeaderBytes: maxHeaderBytes, maxConns: maxConns,
+	}
+}
 
 func cmdServe(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "serve")
@@ -55,8 +80,13 @@ func loadConfig(e env, ov config.Overrides) (config.Config, error) {
 }
 
 // serve runs the HTTP server until ctx is cancelled, then shuts it down
-// gracefully.
+// gracefully: the listener closes, WebSockets get 1001 going away, and
+// requests in flight have shutdownTimeout to finish.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, defaultLimits())
+}
+
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim serverLimits) error {
 	minter, err := mint.New(cfg.Twilio, nil)
 	if err != nil {
 		return fmt.Errorf("credentials: %w", err)
@@ -76,24 +106,27 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	hub := api.NewHub(cfg, minter, sessions, log, time.Now)
 	handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: auth, Sessions: sessions, Hub: hub})
 
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
-		return fmt.Errorf("listening on port %d: %w (set PORT to a free port)", cfg.Port, err)
+		return fmt.Errorf("listening on %s: %w (set PORT to a free port, and TOKENLAB_HOST to an address of this machine)", cfg.ListenAddr(), err)
 	}
+	ln = limitListener(ln, lim.maxConns)
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: lim.readHeaderTimeout,
+		ReadTimeout:       lim.readTimeout,
+		WriteTimeout:      lim.writeTimeout,
+		IdleTimeout:       lim.idleTimeout,
+		MaxHeaderBytes:    lim.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Shutdown does not track hijacked WebSocket connections: the hub
 	// closes them (1001 going away) as soon as shutdown starts.
 	srv.RegisterOnShutdown(hub.Shutdown)
-	port := ln.Addr().(*net.TCPAddr).Port
-	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("http://localhost:%d/", port))
+	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", pageURL(cfg.Host, ln.Addr()))
+	if ip := net.ParseIP(cfg.Host); ip == nil || !ip.IsLoopback() {
+		log.Warn("listening beyond loopback: other machines can reach this server", "host", cfg.Host)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -102,8 +135,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("tokenlab shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	log.Info("tokenlab shutting down", "timeout", lim.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), lim.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
@@ -113,6 +146,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("tokenlab stopped")
 	return nil
+}
+
+// pageURL is the address to open in a browser: localhost for a server on
+// loopback or every interface, the configured host otherwise.
+func pageURL(host string, addr net.Addr) string {
+	port := addr.(*net.TCPAddr).Port
+	if ip := net.ParseIP(host); ip == nil || !(ip.IsLoopback() || ip.IsUnspecified()) {
+		return fmt.Sprintf("http://%s/", net.JoinHostPort(host, strconv.Itoa(port)))
+	}
+	return fmt.Sprintf("http://localhost:%d/", port)
 }
 
 // authenticator picks the users file, or open demo mode when none is set.

@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -23,6 +25,8 @@ const (
 	CodeUnsupportedMedia   = "unsupported_media"   // 415: not JSON or a form
 	CodeMethodNotAllowed   = "method_not_allowed"  // 405: see the Allow header
 	CodeNotFound           = "not_found"           // 404
+	CodeRequestTimeout     = "request_timeout"     // 408: the body did not arrive in time
+	CodeRateLimited        = "rate_limited"        // 429: too many failed sign-ins; see Retry-After
 	CodeInternal           = "internal"            // 500: logged on the server
 )
 
@@ -56,12 +60,20 @@ func toError(err error) (e *Error, internal bool) {
 	var fieldErr *token.FieldError
 	var grantErr *users.GrantError
 	var tooBig *http.MaxBytesError
+	var netErr net.Error
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr, false
 	case errors.As(err, &tooBig):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 			Message: "the request body is larger than 64 KiB: send only the fields the endpoint takes"}, false
+	case errors.As(err, &netErr) && netErr.Timeout():
+		// The server's ReadTimeout passed while the body was still coming.
+		return &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout,
+			Message: "the request body did not arrive in time: send the whole request at once"}, false
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON,
+			Message: "the body ended before its Content-Length: send the whole body"}, false
 	case errors.As(err, &grantErr):
 		return &Error{Status: http.StatusForbidden, Code: CodeGrantNotAllowed, Field: "grants." + grantErr.Key,
 			Message: "grants." + grantErr.Key + " is not allowed for user " + grantErr.Identity + ": ask without it, or have an operator add it with `tokenlab useradd --grants`"}, false

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ const (
 	EnvAPIKeySecret    = "TWILIO_API_KEY_SECRET"
 	EnvRegion          = "TWILIO_REGION"
 	EnvPort            = "PORT"
+	EnvHost            = "TOKENLAB_HOST"
 	EnvUsersFile       = "TOKENLAB_USERS_FILE"
 	EnvSessionKey      = "TOKENLAB_SESSION_KEY"
 	EnvSessionLifetime = "TOKENLAB_SESSION_LIFETIME"
@@ -38,13 +40,26 @@ const (
 	EnvAllowedOrigins  = "TOKENLAB_ALLOWED_ORIGINS"
 	EnvAdminToken      = "TOKENLAB_ADMIN_TOKEN"
 	EnvStateDir        = "TOKENLAB_STATE_DIR"
+	EnvSignInLimitAddr = "TOKENLAB_SIGNIN_LIMIT_ADDR"
+	EnvSignInLimitUser = "TOKENLAB_SIGNIN_LIMIT_USER"
 )
 
 // Defaults.
 const (
-	DefaultPort            = 8080
+	DefaultPort = 8080
+	// DefaultHost keeps a fresh server off the network: set TOKENLAB_HOST
+	// to 0.0.0.0 (or an interface's address) to expose it.
+	DefaultHost            = "127.0.0.1"
 	DefaultSessionLifetime = 12 * time.Hour
 	DefaultWarnLead        = renew.DefaultLead
+)
+
+// Default sign-in limits: failed attempts (wrong password or unknown
+// user) allowed per client address and per username. A burst of N, then
+// one more every Per/N. See Limit.
+var (
+	DefaultSignInLimitAddr = Limit{N: 20, Per: time.Minute}
+	DefaultSignInLimitUser = Limit{N: 10, Per: 15 * time.Minute}
 )
 
 // The demo account: SIDs of the right shape that are visibly not real, so
@@ -70,6 +85,9 @@ type Config struct {
 	Twilio mint.Credentials
 	Demo   bool
 
+	// Host is the address to listen on: 127.0.0.1 by default, 0.0.0.0 (or
+	// ::) for every interface.
+	Host string
 	// Port is the TCP port to listen on; 0 picks a free one.
 	Port int
 	// UsersFile is the users file; empty means open demo mode.
@@ -91,6 +109,49 @@ type Config struct {
 	// StateDir, when set, keeps the session revocation list on disk so
 	// that a restart does not forget logouts.
 	StateDir string
+	// SignInLimitAddr and SignInLimitUser bound failed sign-ins per client
+	// address and per username. Load fills in the defaults; the zero Limit
+	// (a Config built by hand) means no limit.
+	SignInLimitAddr Limit
+	SignInLimitUser Limit
+}
+
+// Limit allows N events per Per: a burst of N, refilled at N/Per. The
+// zero Limit allows everything.
+type Limit struct {
+	N   int
+	Per time.Duration
+}
+
+// Off reports whether the limit allows everything.
+func (l Limit) Off() bool { return l.N <= 0 || l.Per <= 0 }
+
+func (l Limit) String() string {
+	if l.Off() {
+		return "off"
+	}
+	return fmt.Sprintf("%d/%v", l.N, l.Per)
+}
+
+// MaxLimitN bounds a limit's burst; more than this many guesses at once
+// is not a limit.
+const MaxLimitN = 1_000_000
+
+// ParseLimit reads "N/DURATION" (e.g. "20/1m") or "off".
+func ParseLimit(s string) (Limit, error) {
+	if strings.EqualFold(s, "off") {
+		return Limit{}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || count < 1 || count > MaxLimitN {
+		return Limit{}, fmt.Errorf("must be N/DURATION with N from 1 to %d (e.g. 20/1m), or off, got %q", MaxLimitN, s)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(per))
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return Limit{}, fmt.Errorf("must be N/DURATION with DURATION from 1s to 24h (e.g. 20/1m), or off, got %q", s)
+	}
+	return Limit{N: count, Per: d}, nil
 }
 
 // Error names a variable and what is wrong with it.
@@ -164,6 +225,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.Port = n
 	}
+	c.Host = DefaultHost
+	if h := get(EnvHost); h != "" {
+		if err := checkHost(h); err != nil {
+			bad(EnvHost, "%v", err)
+		}
+		c.Host = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	}
 	c.UsersFile = get(EnvUsersFile)
 
 	if k := get(EnvSessionKey); k != "" {
@@ -205,6 +273,8 @@ func Load(getenv func(string) string) (Config, error) {
 		c.AdminToken = mint.Secret(t)
 	}
 	c.StateDir = get(EnvStateDir)
+	c.SignInLimitAddr = limit(get, bad, EnvSignInLimitAddr, DefaultSignInLimitAddr)
+	c.SignInLimitUser = limit(get, bad, EnvSignInLimitUser, DefaultSignInLimitUser)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -231,6 +301,46 @@ func duration(get func(string) string, bad func(string, string, ...any), name st
 	}
 	return d
 }
+
+func limit(get func(string) string, bad func(string, string, ...any), name string, def Limit) Limit {
+	v := get(name)
+	if v == "" {
+		return def
+	}
+	l, err := ParseLimit(v)
+	if err != nil {
+		bad(name, "%v", err)
+		return def
+	}
+	return l
+}
+
+// checkHost accepts an IP address (IPv6 with or without brackets) or a
+// host name, without a port.
+func checkHost(h string) error {
+	const example = "an address to listen on, such as 127.0.0.1, 0.0.0.0, ::1 or localhost"
+	bare := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if net.ParseIP(bare) != nil {
+		return nil
+	}
+	if strings.ContainsAny(h, ":[]/ ") || len(h) > 253 {
+		return fmt.Errorf("must be %s (without a port: set PORT), got %s", example, describe(h))
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return fmt.Errorf("must be %s, got %s", example, describe(h))
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("must be %s, got %s", example, describe(h))
+			}
+		}
+	}
+	return nil
+}
+
+// ListenAddr is the host:port to listen on.
+func (c Config) ListenAddr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 // parseKey reads hex or base64 (standard or URL alphabet, padded or not).
 func parseKey(s string) (Key, error) {
@@ -272,11 +382,14 @@ var flagNames = map[string]string{
 	EnvAPIKeySID:       "api-key-sid",
 	EnvRegion:          "region",
 	EnvPort:            "port",
+	EnvHost:            "host",
 	EnvUsersFile:       "users-file",
 	EnvSessionLifetime: "session-lifetime",
 	EnvWarnLead:        "warn-lead",
 	EnvAllowedOrigins:  "allowed-origins",
 	EnvStateDir:        "state-dir",
+	EnvSignInLimitAddr: "signin-limit-addr",
+	EnvSignInLimitUser: "signin-limit-user",
 }
 
 // FlagName returns the flag that overrides the variable name, or "".
@@ -331,5 +444,8 @@ func (c Config) LogAttrs() []any {
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Bool("admin_enabled", c.AdminToken != ""),
 		slog.String("state_dir", c.StateDir),
+		slog.String("host", c.Host),
+		slog.String("signin_limit_addr", c.SignInLimitAddr.String()),
+		slog.String("signin_limit_user", c.SignInLimitUser.String()),
 	}
 }

@@ -202,3 +202,75 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Error("the account SID should be logged")
 	}
 }
+
+func TestHostAndSignInLimits(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Host != "127.0.0.1" || c.ListenAddr() != "127.0.0.1:8080" {
+		t.Errorf("default host %q, listen address %q: want loopback only", c.Host, c.ListenAddr())
+	}
+	if c.SignInLimitAddr != config.DefaultSignInLimitAddr || c.SignInLimitUser != config.DefaultSignInLimitUser ||
+		c.SignInLimitAddr.Off() || c.SignInLimitUser.Off() {
+		t.Errorf("default sign-in limits %v, %v", c.SignInLimitAddr, c.SignInLimitUser)
+	}
+	tests := []struct {
+		host, want, addr string
+	}{
+		{"0.0.0.0", "0.0.0.0", "0.0.0.0:8080"},
+		{"::", "::", "[::]:8080"},
+		{"[::1]", "::1", "[::1]:8080"},
+		{"localhost", "localhost", "localhost:8080"},
+		{"tokenlab.internal", "tokenlab.internal", "tokenlab.internal:8080"},
+	}
+	for _, tt := range tests {
+		c, err := config.Load(env(map[string]string{config.EnvHost: tt.host}))
+		if err != nil || c.Host != tt.want || c.ListenAddr() != tt.addr {
+			t.Errorf("TOKENLAB_HOST=%s: host %q, address %q, %v; want %q, %q", tt.host, c.Host, c.ListenAddr(), err, tt.want, tt.addr)
+		}
+	}
+	c, err = config.Load(env(map[string]string{config.EnvSignInLimitAddr: "5/10s", config.EnvSignInLimitUser: "off"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SignInLimitAddr != (config.Limit{N: 5, Per: 10 * time.Second}) || !c.SignInLimitUser.Off() || c.SignInLimitUser.String() != "off" {
+		t.Errorf("limits %v, %v", c.SignInLimitAddr, c.SignInLimitUser)
+	}
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	ov := config.Bind(fs)
+	if err := fs.Parse([]string{"--host", "0.0.0.0", "--signin-limit-user", "3/1m"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = config.Load(ov.Getenv(env(map[string]string{config.EnvHost: "127.0.0.1"})))
+	if err != nil || c.Host != "0.0.0.0" || c.SignInLimitUser != (config.Limit{N: 3, Per: time.Minute}) {
+		t.Errorf("flags: host %q, user limit %v, %v", c.Host, c.SignInLimitUser, err)
+	}
+}
+
+func TestHostAndLimitsRejected(t *testing.T) {
+	tests := []struct {
+		name, variable, value, want string
+	}{
+		{"host with port", config.EnvHost, "127.0.0.1:8080", "without a port"},
+		{"host a URL", config.EnvHost, "http://localhost", "without a port"},
+		{"host with a space", config.EnvHost, "local host", "127.0.0.1, 0.0.0.0"},
+		{"host with an empty label", config.EnvHost, "a..b", "127.0.0.1, 0.0.0.0"},
+		{"host with a control character", config.EnvHost, "a\x01b", "127.0.0.1, 0.0.0.0"},
+		{"limit without a period", config.EnvSignInLimitAddr, "20", "N/DURATION"},
+		{"limit zero", config.EnvSignInLimitAddr, "0/1m", "N from 1"},
+		{"limit negative", config.EnvSignInLimitUser, "-1/1m", "N from 1"},
+		{"limit huge", config.EnvSignInLimitUser, "99999999999/1m", "N from 1"},
+		{"limit bad duration", config.EnvSignInLimitUser, "5/soon", "DURATION from 1s to 24h"},
+		{"limit period too short", config.EnvSignInLimitUser, "5/1ms", "DURATION from 1s to 24h"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(env(map[string]string{tt.variable: tt.value}))
+			if err == nil || !strings.Contains(err.Error(), tt.variable) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s=%q: %v; want an error naming %s and saying %q", tt.variable, tt.value, err, tt.variable, tt.want)
+			}
+		})
+	}
+}
