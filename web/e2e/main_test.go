@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,33 +119,52 @@ func findTools() (chromium, bin, why string) {
 
 var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)
 
-// startServer runs bin in open demo mode on a free port, in an empty
-// directory and environment so no .env or Twilio credentials apply. It
-// returns once the server answers /healthz.
+// server is the tokenlab binary under test, run in open demo mode in an
+// empty directory and environment, so no .env or Twilio credentials apply.
+type server struct {
+	bin, dir, port string
+	cmd            *exec.Cmd
+	done           chan struct{} // closed when the output is drained
+}
+
+// srv is the run's server.
+var srv *server
+
 func startServer(bin string) (stop func(), err error) {
 	dir, err := os.MkdirTemp("", "tokenlab-e2e-")
 	if err != nil {
 		return nil, err
 	}
 	adminToken = "e2e-admin-" + rand.Text()
-	cmd := exec.Command(bin, "serve", "-port", "0")
-	cmd.Dir = dir
-	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken}
+	srv = &server{bin: bin, dir: dir, port: "0"}
+	if err := srv.start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() {
+		srv.stop(false)
+		os.RemoveAll(dir)
+	}, nil
+}
+
+// start runs the binary on s.port (0: a free one, remembered for restarts)
+// and returns once it answers /healthz.
+func (s *server) start() error {
+	cmd := exec.Command(s.bin, "serve", "-port", s.port)
+	cmd.Dir = s.dir
+	cmd.Env = []string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	stop = func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		os.RemoveAll(dir)
-	}
+	s.cmd, s.done = cmd, make(chan struct{})
 	port := make(chan string, 1)
 	go func() {
+		defer close(s.done)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			line := sc.Text()
@@ -162,10 +182,11 @@ func startServer(bin string) (stop func(), err error) {
 	}()
 	select {
 	case p := <-port:
+		s.port = p
 		baseURL = "http://127.0.0.1:" + p
 	case <-time.After(10 * time.Second):
-		stop()
-		return nil, errors.New("no \"tokenlab listening\" line within 10s")
+		s.stop(false)
+		return errors.New("no \"tokenlab listening\" line within 10s")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -173,14 +194,43 @@ func startServer(bin string) (stop func(), err error) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return stop, nil
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("GET /healthz did not answer 200 within 10s (last error %v)", err)
+			s.stop(false)
+			return fmt.Errorf("GET /healthz did not answer 200 within 10s (last error %v)", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends the server: gracefully (SIGTERM, as an operator's restart
+// does) or at once. A graceful stop that hangs is killed after 10 s.
+func (s *server) stop(graceful bool) {
+	if s.cmd == nil {
+		return
+	}
+	if graceful {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	<-s.done
+	s.cmd = nil
+}
+
+// restartServer stops the server gracefully and starts it again on the
+// same port, with the same configuration (sessions survive).
+func restartServer(t *testing.T) {
+	t.Helper()
+	srv.stop(true)
+	if err := srv.start(); err != nil {
+		t.Fatalf("restarting the server: %v", err)
 	}
 }
 

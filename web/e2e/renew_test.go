@@ -262,3 +262,46 @@ func TestGrantBuilderAndScreenshot(t *testing.T) {
 	}
 	t.Logf("dark screenshot saved to %s", darkPath)
 }
+
+// A server restart drops the socket (1001 going away). The page reconnects
+// by itself, with backoff, to the same session, and, finding its token near
+// expiry with nothing else left to renew it, renews as it reconnects.
+func TestReconnectAfterServerRestart(t *testing.T) {
+	ctx := newTab(t, 40*time.Second)
+	open(t, ctx)
+	eval(t, ctx, `window.tokenlab.test.ignoreServerWarnings(true); window.tokenlab.test.throttleTimers(60000)`)
+	signIn(t, ctx, "judy", 9)
+	waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 5*time.Second)
+	// Inside the 3-second lead of a 9-second token.
+	waitFor(t, ctx, `window.tokenlab.snapshot().status === "expiring"`, 9*time.Second)
+
+	restartServer(t)
+	waitFor(t, ctx, `window.tokenlab.snapshot().renewals >= 1 && window.tokenlab.snapshot().connected`, 10*time.Second)
+
+	r := recorded(t, ctx)
+	var sawDisconnect, sawReconnect bool
+	for _, e := range r.Events {
+		if e.Name != "tokenlab:notice" {
+			continue
+		}
+		switch {
+		case e.Detail["type"] == "disconnected":
+			sawDisconnect = true
+		case e.Detail["type"] == "connected" && e.Detail["reconnect"] == true:
+			sawReconnect = true
+		}
+	}
+	if !sawDisconnect || !sawReconnect {
+		t.Errorf("notices: disconnected %v, reconnected %v; events %v", sawDisconnect, sawReconnect, r.Events)
+	}
+	evs := tokenEvents(r)
+	if got := evs[len(evs)-1].Detail["trigger"]; got != "reconnect" {
+		t.Errorf("renewal triggers %s; want the last from the reconnect", triggers(evs))
+	}
+	if s := snap(t, ctx); s.Identity != "judy" || s.Status == "signed out" {
+		t.Errorf("after the restart snapshot() = %+v", s)
+	}
+	if tl := text(t, ctx, `document.getElementById("timeline").innerText`); !strings.Contains(tl, "reconnected") || !strings.Contains(tl, "disconnected (1001") {
+		t.Errorf("timeline:\n%s", tl)
+	}
+}
