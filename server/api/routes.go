@@ -6,7 +6,7 @@ import "net/http"
 // paths need no entry: New turns the mux's 405 (with Allow) and 404 into
 // JSON error bodies.
 func addRoutes(mux *http.ServeMux, d Deps) {
-	mux.Handle("POST /token", handleToken(d.Logger, d.Users, d.Minter, startSession(d, d.OnToken)))
+	mux.Handle("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger), startSession(d, d.OnToken)))
 	mux.Handle("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
 	mux.Handle("POST /token/refresh", handleRefresh(d.Logger, d.Sessions, d.Hub))
 	mux.Handle("POST /logout", handleLogout(d.Logger, d.Sessions, d.Hub))

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -36,7 +37,7 @@ const basicRealm = `Basic realm="tokenlab"`
 
 // handleToken signs a user in and answers with a fresh token: the
 // tutorial's endpoint, with real password checks and a grant policy.
-func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter,
+func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter, guard *signInGuard,
 	onToken func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _, basic := r.BasicAuth()
@@ -87,7 +88,14 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 				grants = asked
 			}
 		}
+		if err := guard.check(w, r, username); err != nil {
+			fail(err)
+			return
+		}
 		user, err := auth.Authenticate(r.Context(), username, password)
+		if errors.Is(err, users.ErrBadCredentials) {
+			guard.failed(r, username)
+		}
 		if err != nil {
 			fail(err)
 			return

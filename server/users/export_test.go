@@ -7,3 +7,16 @@ func DummyCost(f *File) int {
 	c, _ := bcrypt.Cost(f.dummy)
 	return c
 }
+
+// SetCompare replaces the password comparison, so that tests can count
+// comparisons and see which hash each one used.
+func SetCompare(f *File, compare func(hash, password []byte) error) { f.compare = compare }
+
+// HashOf is the stored hash of username, or nil.
+func HashOf(f *File, username string) []byte {
+	e, ok := f.users[username]
+	if !ok {
+		return nil
+	}
+	return []byte(e.Bcrypt)
+}

@@ -79,6 +79,41 @@ func TestUnknownUserPaysBcrypt(t *testing.T) {
 	}
 }
 
+// TestEveryRefusalComparesOnce counts the password comparisons: an
+// unknown user, a wrong password, an empty password and the right one each
+// cost exactly one bcrypt comparison, against a hash of the same cost, so
+// the time of an answer cannot tell whether a username exists.
+func TestEveryRefusalComparesOnce(t *testing.T) {
+	f := mustFile(t)
+	realCost, _ := bcrypt.Cost(users.HashOf(f, "susan"))
+	tests := []struct{ name, user, password string }{
+		{"right password", "susan", "secret"},
+		{"wrong password", "susan", "wrong"},
+		{"empty password", "susan", ""},
+		{"unknown user", "mallory", "secret"},
+		{"unknown user, empty password", "mallory", ""},
+		{"overlong password", "susan", strings.Repeat("p", 1000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls int
+			var cost int
+			users.SetCompare(f, func(hash, pw []byte) error {
+				calls++
+				cost, _ = bcrypt.Cost(hash)
+				return bcrypt.CompareHashAndPassword(hash, pw)
+			})
+			f.Authenticate(context.Background(), tt.user, tt.password)
+			if calls != 1 {
+				t.Errorf("%d comparisons, want exactly 1", calls)
+			}
+			if cost != realCost {
+				t.Errorf("compared against a hash of cost %d, want %d like the real users'", cost, realCost)
+			}
+		})
+	}
+}
+
 func TestOpenDemo(t *testing.T) {
 	var a users.Authenticator = users.OpenDemo{}
 	u, err := a.Authenticate(context.Background(), "anyone", "anything")
