@@ -42,14 +42,46 @@ func recoverPanics(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// secureHeaders sets headers that cost nothing and close common holes.
+// apiPolicy is the Content-Security-Policy of every answer that is not
+// the page (which sets its own, in web/): JSON loads nothing, and nothing
+// may frame it.
+const apiPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// secureHeaders sets headers that cost nothing and close common holes. The
+// page's handler replaces the policy and the caching with its own; every
+// API answer keeps them, so no token or error is ever cached or framed.
 func secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Content-Security-Policy", apiPolicy)
+		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// jsonOnly guards the cookie-authenticated routes that take no body
+// (refresh, logout, an operator's revoke): a body, or a Content-Type, must
+// be JSON. A browser sends JSON across sites only after a CORS preflight,
+// which this server never grants, so a forged form or text/plain post
+// fails here even where an old browser sends neither Origin nor
+// Sec-Fetch-Site.
+func jsonOnly(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
+			if (hasBody || r.Header.Get("Content-Type") != "") && mediaType(r) != "application/json" {
+				writeError(w, r, log, &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+					Message: r.URL.Path + " takes no body; send none, or JSON with Content-Type: application/json"})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // statusRecorder remembers the status for the log. It passes Hijack and

@@ -8,12 +8,15 @@ import "net/http"
 func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger), startSession(d, d.OnToken)))
 	mux.Handle("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
-	mux.Handle("POST /token/refresh", handleRefresh(d.Logger, d.Sessions, d.Hub))
-	mux.Handle("POST /logout", handleLogout(d.Logger, d.Sessions, d.Hub))
+	// Cookie-authenticated state changes: CrossOriginProtection (api.go)
+	// refuses other sites, and jsonOnly refuses bodies a form could send.
+	noBody := jsonOnly(d.Logger)
+	mux.Handle("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
+	mux.Handle("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
 	mux.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
 	mux.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
-	mux.Handle("POST /admin/sessions/{id}/revoke", admin(handleAdminRevoke(d.Logger, d.Sessions, d.Hub)))
+	mux.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /", d.Web)
 }
