@@ -8,6 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
+	"strings"
 )
 
 // errEmptyBody is returned by decode for a request with no body at all.
@@ -27,17 +30,73 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	return v, decodeBytes(body, &v)
 }
 
-// decodeBytes is decode's strict JSON reading, for bodies already read.
+// decodeBytes is decode's strict JSON reading, for bodies already read:
+// one JSON object, nothing after it, and every key spelled exactly as a
+// field of v (encoding/json alone matches keys case-insensitively, so
+// {"USERNAME":…} would fill Username, and a folded key could override the
+// exact one).
 func decodeBytes(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// dec.More would miss a stray "}" or "]": only the end may follow.
+	if _, err := dec.Token(); err != io.EOF {
 		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body holds more than one JSON value: send one object"}
 	}
-	return nil
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body must be a JSON object, not null"}
+	}
+	return exactKeys(body, v)
+}
+
+// exactKeys refuses a top-level key of body that does not spell a JSON
+// field of v (a pointer to a struct) exactly. body is one valid object.
+func exactKeys(body []byte, v any) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return jsonError(err)
+	}
+	fields := jsonFields(reflect.TypeOf(v).Elem())
+	var unknown []string
+	for k := range obj {
+		if !slices.Contains(fields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	name := unknown[0]
+	if len(name) > 64 { // the key is echoed back: keep the answer small
+		name = name[:64] + "…"
+	}
+	msg := fmt.Sprintf("%+q is not a field of this request: check its spelling (see docs/api.md)", name)
+	for _, f := range fields {
+		if strings.EqualFold(f, name) {
+			msg = fmt.Sprintf("%+q is not a field of this request: keys are case-sensitive, write %q", name, f)
+		}
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Field: name, Message: msg}
+}
+
+// jsonFields lists the JSON names of struct type t's fields.
+func jsonFields(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case !f.IsExported() || name == "-":
+			continue
+		case name == "":
+			name = f.Name
+		}
+		names = append(names, name)
+	}
+	return names
 }
 
 func jsonError(err error) error {

@@ -27,6 +27,10 @@ func handleVerify(log *slog.Logger, minter *mint.Minter, now func() time.Time) h
 		Token string `json:"token"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if mt := mediaType(r); mt != "" && mt != "application/json" {
+			writeError(w, r, log, unsupportedMedia())
+			return
+		}
 		req, err := decode[request](w, r)
 		if errors.Is(err, errEmptyBody) || err == nil && req.Token == "" {
 			err = &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "token",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
@@ -47,6 +48,9 @@ func FuzzDecodeMessage(f *testing.F) {
 				t.Fatalf("Decode returned %+v with its error", m)
 			}
 			return
+		}
+		if !utf8.Valid(data) {
+			t.Fatalf("Decode accepted invalid UTF-8 %q", data)
 		}
 		if !json.Valid(data) {
 			t.Fatalf("Decode accepted invalid JSON %q", data)

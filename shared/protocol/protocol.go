@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Message types sent by the server.
@@ -92,6 +93,11 @@ var ErrBadMessage = errors.New("bad message")
 // unknown types and missing required fields with an error that says which.
 func Decode(data []byte) (Message, error) {
 	var m Message
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; a text
+	// frame must be UTF-8 (RFC 6455), so such a frame is refused instead.
+	if !utf8.Valid(data) {
+		return Message{}, fmt.Errorf("%w: the frame is not valid UTF-8", ErrBadMessage)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {

@@ -93,7 +93,9 @@ func TestDecodeRefuses(t *testing.T) {
 
 		// Not one JSON object.
 		{"empty frame", ``, "EOF"},
-		{"binary garbage", "\x00\xff\xfe", "not valid JSON"},
+		{"binary garbage", "\x00\xff\xfe", "not valid UTF-8"},
+		{"invalid UTF-8 in a string", "{\"type\":\"ping\",\"id\":\"\xff\"}", "not valid UTF-8"},
+		{"a lone surrogate half, encoded", "{\"type\":\"ping\",\"id\":\"\xed\xa0\x80\"}", "not valid UTF-8"},
 		{"truncated", `{"type":"ping"`, "unexpected EOF"},
 		{"null", `null`, `"type" field is missing`},
 		{"array", `[{"type":"ping"}]`, "wrong type"},
