@@ -500,6 +500,7 @@ func (a *app) message(m protocol.Message) {
 		dispatch("tokenlab:notice", map[string]any{"type": "connected", "reconnect": a.everConnected})
 		a.everConnected = true
 		a.ping() // a round trip measures the offset better than hello
+		a.keepPinging(a.wsGen)
 		if a.tok != nil && m.JTI != "" && m.JTI == a.tok.Claims.JTI && m.LeadMS > 0 {
 			a.lead = time.Duration(m.LeadMS) * time.Millisecond
 			a.sched.Arm(a.exp, a.lead)
@@ -558,12 +559,47 @@ func (a *app) message(m protocol.Message) {
 	a.ui.render(a)
 }
 
+// Pings keep the clock offset fresh and find a connection that died
+// without a close (a laptop that slept, a dropped route), which the browser
+// would otherwise report only minutes later.
+const (
+	pingEvery = 30 * time.Second
+	pongWait  = 10 * time.Second
+)
+
 func (a *app) ping() {
 	id := a.nextID("ping-")
 	a.pings[id] = time.Now()
 	if !a.ws.send(string(protocol.Encode(protocol.Message{Type: protocol.TypePing, ID: id}))) {
 		delete(a.pings, id)
+		return
 	}
+	gen := a.wsGen
+	time.AfterFunc(pongWait, func() {
+		a.post(func() {
+			if _, waiting := a.pings[id]; waiting && gen == a.wsGen && a.ws != nil {
+				// A dead connection may never finish its close handshake:
+				// give up on it now (its late close event is ignored) and
+				// reconnect.
+				dead := a.ws
+				a.wsGen++
+				dead.close(4000, "no answer to ping")
+				a.closed(4000, "no answer to ping", true)
+			}
+		})
+	})
+}
+
+// keepPinging pings every pingEvery while socket generation gen is up.
+func (a *app) keepPinging(gen int) {
+	time.AfterFunc(pingEvery, func() {
+		a.post(func() {
+			if gen == a.wsGen && a.connected {
+				a.ping()
+				a.keepPinging(gen)
+			}
+		})
+	})
 }
 
 // closed handles the end of the socket: terminal codes sign out, anything

@@ -40,6 +40,9 @@ func await(p js.Value) (js.Value, error) {
 	return r.v, r.err
 }
 
+// requestTimeout bounds every request the page makes.
+const requestTimeout = 10 * time.Second
+
 // response is a finished HTTP exchange.
 type response struct {
 	status         int
@@ -61,6 +64,11 @@ func postJSON(path string, body []byte) response {
 	}
 	if body != nil {
 		init["body"] = string(body)
+	}
+	// A server that accepts the request and never answers must not leave a
+	// renewal hanging forever: give up after requestTimeout.
+	if abort := global.Get("AbortSignal"); abort.Truthy() && abort.Get("timeout").Truthy() {
+		init["signal"] = abort.Call("timeout", requestTimeout.Milliseconds())
 	}
 	resp, err := await(global.Call("fetch", path, init))
 	if err != nil {
