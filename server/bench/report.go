@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// machine describes where the figures were measured.
+type machine struct {
+	cpu, goVersion, kernel, load string
+	cores                        int
+	date                         time.Time
+	took                         time.Duration
+}
+
+func describeMachine(goCmd string) machine {
+	m := machine{cpu: "unknown", cores: runtime.NumCPU(), date: time.Now().UTC(), goVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.Command(goCmd, "env", "GOVERSION").Output(); err == nil {
+		m.goVersion = strings.TrimSpace(string(out))
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.load = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return m
+}
+
+func (m machine) oneLine() string {
+	return fmt.Sprintf("%s, %d cores, %s, Linux %s, load average %s at start", m.cpu, m.cores, m.goVersion, m.kernel, m.load)
+}
+
+// verdict is "met", "missed" or "—" (nothing to meet).
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func ms(d time.Duration) string {
+	switch {
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+// mb is a size in decimal megabytes, as the page's 1 MB target is.
+func mb(n int64) string { return fmt.Sprintf("%.3f MB", float64(n)/1e6) }
+
+func kib(n int64) string { return fmt.Sprintf("%.0f KiB", float64(n)/1024) }
+
+// table renders the one table of results, a row per figure.
+func (b *bench) table(want []string) string {
+	var t strings.Builder
+	t.WriteString("| # | figure | measured | baseline, same run | target | verdict |\n|---|---|---|---|---|---|\n")
+	row := func(fig, what, measured, baseline, target, v string) {
+		fmt.Fprintf(&t, "| %s | %s | %s | %s | %s | %s |\n", fig, what, measured, baseline, target, v)
+	}
+	skipped := func(fig, what string) bool {
+		if !slices.Contains(want, fig) {
+			return true
+		}
+		if err := b.errs[fig]; err != nil {
+			row(fig, what, "not measured: "+strings.ReplaceAll(err.Error(), "|", "/"), "", "", "**missed**")
+			return true
+		}
+		return false
+	}
+
+	if !skipped("1", "minting, identity + one video grant (in process)") {
+		s := b.fig1.stats
+		ours, mc, tw := s["BenchmarkMint"], s["BenchmarkMintMapClaims"], s["BenchmarkMintTwilioGo"]
+		xMC, xTW := mc.nsPerOp/ours.nsPerOp, tw.nsPerOp/ours.nsPerOp
+		row("1", "minting, identity + one video grant (in process)",
+			fmt.Sprintf("%.0f ns/op, %.0f allocs/op, %.0f B/op", ours.nsPerOp, ours.allocs, ours.bPerOp),
+			fmt.Sprintf("golang-jwt MapClaims %.0f ns, %.0f allocs (**%.1f×**); twilio-go %.0f ns, %.0f allocs (**%.1f×**)", mc.nsPerOp, mc.allocs, xMC, tw.nsPerOp, tw.allocs, xTW),
+			"≤ 3 µs, ≤ 12 allocs, ≥ 2.5× both",
+			verdict(ours.nsPerOp <= 3000 && ours.allocs <= 12 && xMC >= 2.5 && xTW >= 2.5))
+	}
+	if !skipped("2", "HTTP renewal") {
+		bare := medianRound(b.fig2.bare)
+		for _, r := range []struct {
+			what   string
+			rounds []loadRound
+		}{
+			{fmt.Sprintf("HTTP renewal, every request mints (%d sessions in turn)", rotatePool), b.fig2.minting},
+			{"HTTP renewal, 64 sessions (the hub hands out its 1 s old token)", b.fig2.coalesced},
+		} {
+			ours := medianRound(r.rounds)
+			x, p := ours.rps/bare.rps, float64(ours.p99)/float64(bare.p99)
+			row("2", r.what,
+				fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", ours.rps, ms(ours.p50), ms(ours.p99)),
+				fmt.Sprintf("bare handler %.0f req/s, p50 %s, p99 %s: **%.2f×** req/s, p99 **%.2f×**", bare.rps, ms(bare.p50), ms(bare.p99), x, p),
+				"≥ 0.7× req/s, p99 ≤ 2×", verdict(x >= 0.7 && p <= 2 && ours.failed == 0))
+		}
+	}
+	if !skipped("3", "sign-in with a password") {
+		l := b.fig3.load
+		row("3", fmt.Sprintf("sign-in with a password (bcrypt cost %d)", b.fig3.cost),
+			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", l.rps, ms(l.p50), ms(l.p99)),
+			fmt.Sprintf("one bcrypt check: %s", ms(b.fig3.oneCheck)), "report", "—")
+	}
+	f := b.fig45
+	if !skipped("4", "10,000 idle WebSockets") {
+		n := int64(max(f.connected, 1))
+		per := (f.rssAfter - f.rssBefore) / n
+		gor := float64(f.goroutinesAfter-f.goroutinesBefore) / float64(n)
+		row("4", fmt.Sprintf("%d idle WebSockets, one session each", f.connected),
+			fmt.Sprintf("**%.1f KiB** RSS and %.2f goroutines per connection", float64(per)/1024, gor),
+			fmt.Sprintf("RSS before connecting %s, after %s", kib(f.rssBefore), kib(f.rssAfter)),
+			"≤ 16 KiB per connection", verdict(per <= 16<<10 && f.connected == wsSessions))
+	}
+	if !skipped("5", "expiry warnings") {
+		var p99s, canaryP99s []float64
+		var worst time.Duration
+		for _, w := range f.waves {
+			p99s = append(p99s, float64(w.p99))
+			canaryP99s = append(canaryP99s, float64(w.canaryP99))
+			worst = max(worst, w.max)
+		}
+		var perWave []string
+		for _, w := range f.waves {
+			perWave = append(perWave, ms(w.p99))
+		}
+		p99 := time.Duration(median(p99s))
+		want := f.connected * waves
+		row("5", fmt.Sprintf("expiry warnings: %d tokens expiring within %v, %d waves", f.connected, f.expSpread, len(f.waves)),
+			fmt.Sprintf("lateness p99 **%s** (median of the waves' p99: %s), max %s; missed %d; renewals answered %d of %d",
+				ms(p99), strings.Join(perWave, ", "), ms(worst), f.missed, f.renewed, want),
+			fmt.Sprintf("a perfect timer in the server process, same due times (10 ms sleeper): p99 %s", ms(time.Duration(median(canaryP99s)))),
+			"p99 ≤ 100 ms, none missed, every renewal answered",
+			verdict(p99 <= 100*time.Millisecond && f.missed == 0 && f.renewed == want && f.connected == wsSessions && len(f.waves) == waves))
+	}
+	if !skipped("6", "the page") {
+		g := b.fig6
+		brotli := "not measured (no brotli command)"
+		if g.brotli > 0 {
+			brotli = mb(g.brotli)
+		}
+		row("6", "page: wasm size",
+			fmt.Sprintf("raw %s; served to Chromium **%s** (%s); served to a gzip-only client %s; gzip -9 %s; brotli -q 11 %s",
+				mb(g.raw), mb(g.served), g.encoding, mb(g.servedGzip), mb(g.gzip9), brotli),
+			"—", "≤ 1 MB as served", verdict(g.served <= 1_000_000 && g.served > 0))
+		tok, frame := time.Duration(median(g.tokenAt)), time.Duration(median(g.frameAt))
+		row("6", fmt.Sprintf("page: navigation start to first rendered token, headless Chromium, median of %d cold loads", len(g.frameAt)),
+			fmt.Sprintf("**%s** (token in the DOM at %s)", ms(frame), ms(tok)), "—", "≤ 500 ms", verdict(frame <= 500*time.Millisecond && len(g.frameAt) == pageLoads))
+	}
+	return t.String()
+}
+
+// The generated part of the report sits between these markers; the rest
+// of the file (the analysis) is written by hand and kept.
+const (
+	beginMark = "<!-- make bench: begin generated results -->"
+	endMark   = "<!-- make bench: end generated results -->"
+)
+
+func writeReport(path string, m machine, b *bench, table string) error {
+	var g strings.Builder
+	fmt.Fprintf(&g, "%s\n", beginMark)
+	fmt.Fprintf(&g, "Measured by `make bench` on %s in %v.\n\n", m.date.Format("2006-01-02 15:04 MST"), m.took.Round(time.Second))
+	fmt.Fprintf(&g, "Machine: %s, %d cores; %s; Linux %s; load average at start %s.\n\n", m.cpu, m.cores, m.goVersion, m.kernel, m.load)
+	g.WriteString(table)
+	g.WriteString("\n")
+	b.details(&g)
+	fmt.Fprintf(&g, "%s\n", endMark)
+
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	var doc []byte
+	i, j := bytes.Index(old, []byte(beginMark)), bytes.Index(old, []byte(endMark))
+	if i >= 0 && j > i {
+		doc = append(append(append([]byte{}, old[:i]...), g.String()...), old[j+len(endMark)+1:]...)
+	} else {
+		doc = []byte("# Benchmarks\n\n" + g.String())
+	}
+	return os.WriteFile(path, doc, 0o644)
+}
+
+// details writes each figure's raw numbers: the rounds behind the
+// medians, and the go test output.
+func (b *bench) details(w *strings.Builder) {
+	w.WriteString("<details><summary>Raw numbers</summary>\n\n")
+	if b.fig1.raw.Len() > 0 {
+		fmt.Fprintf(w, "Figure 1, `go test -run '^$' -bench '^BenchmarkMint' -benchmem -count 5 ./server/mint/`:\n\n```\n%s```\n\n", b.fig1.raw.String())
+	}
+	if len(b.fig2.bare) > 0 {
+		fmt.Fprintf(w, "Figure 2, %d connections, %d rounds of %v each, alternating; renewal answer %d bytes; in the minting run a session came back every %v:\n\n",
+			httpConns, httpRounds, roundLength, b.fig2.bodyBytes, b.fig2.reuseEvery.Round(time.Millisecond))
+		w.WriteString("| run | round | req/s | p50 | p99 | failed |\n|---|---|---|---|---|---|\n")
+		for _, r := range []struct {
+			name   string
+			rounds []loadRound
+		}{{"bare handler", b.fig2.bare}, {"tokenlab, every request mints", b.fig2.minting}, {"tokenlab, 64 sessions", b.fig2.coalesced}} {
+			for i, x := range r.rounds {
+				fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %d |\n", r.name, i+1, x.rps, ms(x.p50), ms(x.p99), x.failed)
+			}
+		}
+		w.WriteString("\n")
+	}
+	if b.fig3.cost > 0 {
+		fmt.Fprintf(w, "Figure 3: %d connections for 5 s; %d sign-ins failed.\n\n", httpConns, b.fig3.load.failed)
+	}
+	if f := b.fig45; f.connected > 0 {
+		fmt.Fprintf(w, "Figures 4 and 5: %d sign-ins took %v, %d connections %v; goroutines %d → %d; RSS read after a forced GC and FreeOSMemory both times; the first warning was due %v after the last connection settled; warn lead %v, first exp spread %v.\n\n",
+			wsSessions, f.signInTook.Round(time.Millisecond), f.connected, f.connectTook.Round(time.Millisecond), f.goroutinesBefore, f.goroutinesAfter, f.setupMargin.Round(time.Millisecond), wsWarnLead, f.expSpread)
+		w.WriteString("| wave | warnings | due over | lateness p50 | p99 | max | server-stamped p50 | p99 | perfect timer p50 | p99 | max |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for k, x := range f.waves {
+			fmt.Fprintf(w, "| %d | %d | %v | %s | %s | %s | %s | %s | %s | %s | %s |\n", k+1, x.n, x.last.Sub(x.first).Round(time.Millisecond),
+				ms(x.p50), ms(x.p99), ms(x.max), ms(x.serverP50), ms(x.serverP99), ms(x.canaryP50), ms(x.canaryP99), ms(x.canaryMax))
+		}
+		if f.renewError != "" {
+			fmt.Fprintf(w, " A renewal failed: %s.", f.renewError)
+		}
+		w.WriteString("\n\n")
+	}
+	if g := b.fig6; len(g.frameAt) > 0 {
+		fmt.Fprintf(w, "Figure 6: %s, each load in a new Chromium with an empty profile; milliseconds after navigation start:\n\n", g.wasmFile)
+		w.WriteString("| load | wasm downloaded | program ready | token in the DOM | painted |\n|---|---|---|---|---|\n")
+		for i := range g.frameAt {
+			fmt.Fprintf(w, "| %d | %.0f | %.0f | %.0f | %.0f |\n", i+1, g.wasmAt[i]/1e6, g.readyAt[i]/1e6, g.tokenAt[i]/1e6, g.frameAt[i]/1e6)
+		}
+		fmt.Fprintf(w, "| median | %.0f | %.0f | %.0f | %.0f |\n\n", median(g.wasmAt)/1e6, median(g.readyAt)/1e6, median(g.tokenAt)/1e6, median(g.frameAt)/1e6)
+	}
+	w.WriteString("</details>\n")
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/users"
+)
+
+// The HTTP server limits of server/serve.go, so that the bench's server
+// behaves as bin/tokenlab does.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+)
+
+// runServerRole is the tokenlab server as server/serve.go builds it
+// (configuration from the environment, the same handler, hub and HTTP
+// timeouts), on 127.0.0.1, plus a second loopback listener with the
+// goroutine count, a canary and pprof, which bin/tokenlab does not expose.
+// It leaves out serve.go's cap on open connections (11,000, more than the
+// bench opens). Logs go to stderr, as in bin/tokenlab; the bench sends them
+// to a file.
+func runServerRole() error {
+	if _, err := raiseFileLimit(); err != nil {
+		return err
+	}
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	minter, err := mint.New(cfg.Twilio, nil)
+	if err != nil {
+		return err
+	}
+	var auth users.Authenticator = users.OpenDemo{}
+	if cfg.UsersFile != "" {
+		if auth, err = users.Load(cfg.UsersFile); err != nil {
+			return err
+		}
+	}
+	sessions, err := api.NewSessions(cfg, time.Now)
+	if err != nil {
+		return err
+	}
+	hub := api.NewHub(cfg, minter, sessions, log, time.Now)
+	handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: auth, Sessions: sessions, Hub: hub})
+	srv := newServer(handler, log)
+	srv.RegisterOnShutdown(hub.Shutdown)
+	return serveUntilSignal(srv, debugHandler())
+}
+
+// runBareRole is figure 2's baseline: a bare net/http handler answering
+// every request with the fixed body in file bodyPath.
+func runBareRole(bodyPath string) error {
+	if _, err := raiseFileLimit(); err != nil {
+		return err
+	}
+	body, err := os.ReadFile(bodyPath)
+	if err != nil {
+		return err
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	})
+	return serveUntilSignal(newServer(h, slog.New(slog.NewTextHandler(os.Stderr, nil))), nil)
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// debugHandler serves GET /goroutines (runtime.NumGoroutine), GET /freeos,
+// GET /canary (see canary) and pprof.
+// It listens on loopback only, in the bench's own server process.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /goroutines", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, runtime.NumGoroutine())
+	})
+	// GET /freeos collects garbage and returns free memory to the OS, so
+	// that two RSS readings differ by live memory, not by garbage.
+	mux.HandleFunc("GET /freeos", func(w http.ResponseWriter, r *http.Request) {
+		debug.FreeOSMemory()
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /canary", startCanary())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	return mux
+}
+
+// serveUntilSignal serves srv (and debug, when not nil) on loopback ports,
+// announces them on stdout, and shuts down on SIGTERM or SIGINT.
+func serveUntilSignal(srv *http.Server, debug http.Handler) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	debugAddr := ""
+	if debug != nil {
+		dln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		debugAddr = dln.Addr().String()
+		go http.Serve(dln, debug)
+	}
+	fmt.Printf("ready %s %s\n", ln.Addr(), debugAddr)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	return nil
+}
