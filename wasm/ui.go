@@ -90,6 +90,7 @@ func (v *tokenView) show(t *token.Token, now time.Time) {
 	setText(v.parts["header"], view.Pretty(t.HeaderJSON))
 	setText(v.parts["payload"], view.Pretty(t.PayloadJSON))
 	setText(v.parts["raw"], t.Raw)
+	setText(v.parts["copy"], "Copy")
 
 	grants := v.parts["grants"]
 	empty(grants)
