@@ -68,8 +68,9 @@ type asset struct {
 	gz    []byte
 	zst   []byte
 
-	once sync.Once // decompresses gz into raw for clients without gzip
-	err  error
+	once     sync.Once // decompresses gz into inflated for clients without gzip
+	inflated []byte    // written once under once; raw never changes after NewHandler
+	err      error
 }
 
 // handler serves assets by URL path.
@@ -213,7 +214,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // identity returns the uncompressed bytes, decompressing gz once.
 func (a *asset) identity() ([]byte, error) {
 	if a.raw != nil {
-		return a.raw, nil
+		return a.raw, nil // stored uncompressed: never written after NewHandler
 	}
 	a.once.Do(func() {
 		zr, err := gzip.NewReader(bytes.NewReader(a.gz))
@@ -226,9 +227,9 @@ func (a *asset) identity() ([]byte, error) {
 			a.err = err
 			return
 		}
-		a.raw = raw
+		a.inflated = raw
 	})
-	return a.raw, a.err
+	return a.inflated, a.err
 }
 
 // accepts reports whether Accept-Encoding values list coding with a
