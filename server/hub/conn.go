@@ -74,8 +74,8 @@ func (h *Hub) Serve(ctx context.Context, ws *websocket.Conn, c *Client) {
 // the peer's close frame arrives, so that its close code is not lost.
 func (h *Hub) readPump(ctx context.Context, ws *websocket.Conn, c *Client) {
 	ws.SetReadLimit(maxMessageSize)
-	ws.SetReadDeadline(time.Now().Add(pongWait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(h.o.PongWait)) })
 	limiter := rate.NewLimiter(MessageRate, MessageBurst)
 	closing := false
 	closeWith := func(code int, reason string) {
@@ -96,7 +96,7 @@ func (h *Hub) readPump(ctx context.Context, ws *websocket.Conn, c *Client) {
 		if closing {
 			continue
 		}
-		ws.SetReadDeadline(time.Now().Add(pongWait))
+		ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
 		if !limiter.AllowN(h.o.Now(), 1) {
 			const text = "more than 5 messages a second: slow down"
 			c.reply(errorMessage(h.o.Now(), "", protocol.ErrCodeRateLimited, text))
@@ -145,7 +145,7 @@ func errorMessage(now time.Time, id, code, text string) []byte {
 // writePump is the connection's only writer: queued messages, pings, and
 // finally the close frame the hub asked for.
 func (h *Hub) writePump(ws *websocket.Conn, c *Client, readerDone <-chan struct{}) {
-	ticker := time.NewTicker(pingPeriod)
+	ticker := time.NewTicker(h.o.PongWait * 9 / 10) // pingPeriod, for the configured wait
 	defer func() {
 		ticker.Stop()
 		ws.Close()

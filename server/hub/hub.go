@@ -35,6 +35,13 @@ const (
 	// DefaultMaxConns bounds all connections of the server, so that memory
 	// stays bounded (about 16 KiB each) whatever clients do.
 	DefaultMaxConns = 10_000
+	// DefaultMaxSessions bounds the sessions the hub tracks. Every sign-in
+	// starts one, and one without a tab is kept until its token expires
+	// (up to a day), so without a bound sign-ins alone would grow memory.
+	// At the bound a session without a connection is forgotten: its cookie
+	// stays valid, and the hub learns it again on its next renewal or tab,
+	// as after a restart.
+	DefaultMaxSessions = 2 * DefaultMaxConns
 	// DefaultSendBuffer is the queue of each connection. Messages are rare
 	// (a few per token lifetime), so a full queue means the client stopped
 	// reading.
@@ -75,7 +82,12 @@ type Options struct {
 	// Limits; the Default… constants when zero.
 	MaxConnsPerSession int
 	MaxConns           int
+	MaxSessions        int
 	SendBuffer         int
+	// PongWait is how long a connection may stay silent before it is
+	// dropped (pongWait when zero); the server pings at nine tenths of it.
+	// Tests shorten it to see a dead peer dropped.
+	PongWait time.Duration
 	// CoalesceWindow is DefaultCoalesceWindow when zero; negative turns the
 	// window off (requests waiting on a mint in flight still share it).
 	CoalesceWindow time.Duration
@@ -122,8 +134,14 @@ func New(o Options) *Hub {
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
 	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
 	if o.SendBuffer <= 0 {
 		o.SendBuffer = DefaultSendBuffer
+	}
+	if o.PongWait <= 0 {
+		o.PongWait = pongWait
 	}
 	if o.CoalesceWindow == 0 {
 		o.CoalesceWindow = DefaultCoalesceWindow
@@ -177,6 +195,9 @@ func (h *Hub) entryFor(s session.Session) (*entry, error) {
 	}
 	if h.o.Revoked(s.ID) {
 		return nil, ErrSessionGone
+	}
+	if len(h.sessions) >= h.o.MaxSessions {
+		h.evictLocked()
 	}
 	e := &entry{h: h, sess: s, clients: make(map[*Client]struct{})}
 	h.sessions[s.ID] = e
@@ -393,6 +414,32 @@ func (h *Hub) forget(e *entry) {
 	}
 	if h.sessions[e.sess.ID] == e {
 		delete(h.sessions, e.sess.ID)
+	}
+}
+
+// evictLocked forgets one session without a connection to make room,
+// looking at a bounded number of them (map order is random enough to
+// spread the choice). Callers hold h.mu.
+func (h *Hub) evictLocked() {
+	const look = 64
+	n := 0
+	for id, e := range h.sessions {
+		if n++; n > look {
+			return
+		}
+		e.mu.Lock()
+		if len(e.clients) > 0 || !e.renewMu.TryLock() {
+			e.mu.Unlock()
+			continue
+		}
+		e.gone = true
+		if e.timer != nil {
+			e.timer.Stop()
+		}
+		e.renewMu.Unlock()
+		e.mu.Unlock()
+		delete(h.sessions, id)
+		return
 	}
 }
 
