@@ -1,6 +1,7 @@
 package renew
 
 import (
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -118,14 +119,14 @@ func TestSchedulerPastDueFiresAtOnce(t *testing.T) {
 // fires at the next check rather than when the original sleep would end.
 func TestSchedulerFollowsClockJumps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var jump time.Duration
-		clock := func() time.Time { return time.Now().Add(jump) }
+		var jump atomic.Int64 // read by the scheduler's goroutine
+		clock := func() time.Time { return time.Now().Add(time.Duration(jump.Load())) }
 		start := clock()
 		s := NewScheduler(clock, 5*time.Second)
 		defer s.Close()
 		s.ArmAt(start.Add(time.Hour))
 		time.Sleep(7 * time.Second)
-		jump = time.Hour // the machine slept for an hour
+		jump.Store(int64(time.Hour)) // the machine slept for an hour
 		receive(t, s, time.Minute)
 		if got := time.Since(start); got != 10*time.Second {
 			t.Errorf("fired %v after start, want at the second check (10s)", got)
