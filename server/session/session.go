@@ -214,7 +214,7 @@ func (m *Manager) Open(value string) (Session, error) {
 		return Session{}, ErrForged
 	}
 	var w wire
-	if err := json.Unmarshal(payload, &w); err != nil || w.ID == "" {
+	if err := decodeWire(payload, &w); err != nil || w.ID == "" {
 		return Session{}, ErrMalformed
 	}
 	s := Session{
