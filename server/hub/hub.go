@@ -328,13 +328,19 @@ func (e *entry) setToken(m mint.Minted, now time.Time, reason string, from *Clie
 	e.warnAt = e.exp.Add(-e.lead)
 	e.warned, e.expiredSent = false, false
 
-	push := e.tokenMessage(now, reason, "")
+	// The push is encoded once, and only when a tab other than the
+	// requester needs it: most renewals come over HTTP from a session with
+	// no socket, and encoding a token message was a tenth of their cost.
+	var push []byte
 	for c := range e.clients {
 		if c == from {
 			c.trySend(e.tokenMessage(now, reason, id))
-		} else {
-			c.trySend(push)
+			continue
 		}
+		if push == nil {
+			push = e.tokenMessage(now, reason, "")
+		}
+		c.trySend(push)
 	}
 	e.schedule(now)
 }
