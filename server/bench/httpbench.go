@@ -114,7 +114,7 @@ func medianRound(rs []loadRound) loadRound {
 // bare handler and tokenlab so that both see the same noise.
 const (
 	httpConns   = 64
-	httpRounds  = 3
+	httpRounds  = 5
 	roundLength = 3 * time.Second
 	// rotatePool is the number of sessions the minting run cycles
 	// through: enough that a session comes back only after the hub's 1 s
