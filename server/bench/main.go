@@ -94,12 +94,13 @@ type fig45 struct {
 }
 
 type fig6 struct {
-	wasmFile                          string
-	raw, gzip9, brotli                int64
-	servedGzip                        int64 // GET with Accept-Encoding: gzip
-	served                            int64 // what Chromium received, in encoding
-	encoding                          string
-	wasmAt, readyAt, tokenAt, frameAt []float64 // nanoseconds after navigation start
+	wasmFile           string
+	raw, gzip9, brotli int64
+	servedGzip         int64 // GET with Accept-Encoding: gzip
+	served             int64 // what Chromium received, in encoding
+	encoding           string
+	// Milestones of each load, nanoseconds after navigation start.
+	wasmStartAt, wasmAt, readyAt, refreshStartAt, refreshEndAt, tokenAt, frameAt []float64
 }
 
 func (b *bench) logf(format string, args ...any) {

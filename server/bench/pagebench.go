@@ -36,8 +36,13 @@ addEventListener('tokenlab:notice', (e) => {
 addEventListener('tokenlab:token', () => {
   if (window.__bench.token) return;
   window.__bench.token = performance.now();
-  const wasm = performance.getEntriesByType('resource').find((r) => r.name.includes('.wasm'));
+  const entries = performance.getEntriesByType('resource');
+  const wasm = entries.find((r) => r.name.includes('.wasm'));
+  const refresh = entries.find((r) => r.name.includes('/token/refresh'));
+  window.__bench.wasmStart = wasm ? wasm.startTime : 0;
   window.__bench.wasm = wasm ? wasm.responseEnd : 0;
+  window.__bench.refreshStart = refresh ? refresh.startTime : 0;
+  window.__bench.refreshEnd = refresh ? refresh.responseEnd : 0;
   requestAnimationFrame(() => { window.__bench.frame = performance.now(); });
 });`
 
@@ -82,6 +87,9 @@ func (b *bench) benchPage(ctx context.Context) error {
 		}
 		b.logf("  load %d: wasm downloaded at %v, program ready at %v, token rendered at %v, painted by %v; wasm %d bytes on the wire (%s)",
 			i+1, l.wasmLoaded.Round(time.Millisecond), l.ready.Round(time.Millisecond), l.token.Round(time.Millisecond), l.frame.Round(time.Millisecond), l.wasmBytes, l.wasmEncoding)
+		f.wasmStartAt = append(f.wasmStartAt, float64(l.wasmStart))
+		f.refreshStartAt = append(f.refreshStartAt, float64(l.refreshStart))
+		f.refreshEndAt = append(f.refreshEndAt, float64(l.refreshEnd))
 		f.wasmAt = append(f.wasmAt, float64(l.wasmLoaded))
 		f.readyAt = append(f.readyAt, float64(l.ready))
 		f.tokenAt = append(f.tokenAt, float64(l.token))
@@ -134,17 +142,20 @@ func servedSize(url, acceptEncoding string) (int64, string, error) {
 
 // benchTimes is window.__bench: milliseconds after navigation start.
 type benchTimes struct {
-	Wasm  float64 `json:"wasm"`  // the wasm's last byte arrived
-	Ready float64 `json:"ready"` // the program ran and built the page
-	Token float64 `json:"token"` // the first token rendered
-	Frame float64 `json:"frame"` // the next animation frame
+	WasmStart    float64 `json:"wasmStart"`    // the wasm's request started
+	Wasm         float64 `json:"wasm"`         // the wasm's last byte arrived
+	RefreshStart float64 `json:"refreshStart"` // the program asked for its token
+	RefreshEnd   float64 `json:"refreshEnd"`   // the token's last byte arrived
+	Ready        float64 `json:"ready"`        // the program ran and built the page
+	Token        float64 `json:"token"`        // the first token rendered
+	Frame        float64 `json:"frame"`        // the next animation frame
 }
 
 // pageLoad is what one cold load saw.
 type pageLoad struct {
-	wasmLoaded, ready, token, frame time.Duration // after navigation start
-	wasmBytes                       int64         // the wasm response's body bytes on the wire
-	wasmEncoding                    string
+	wasmStart, wasmLoaded, ready, refreshStart, refreshEnd, token, frame time.Duration // after navigation start
+	wasmBytes                                                            int64         // the wasm response's body bytes on the wire
+	wasmEncoding                                                         string
 }
 
 // coldLoad starts a fresh headless Chromium (new profile: empty HTTP and
@@ -220,6 +231,7 @@ func coldLoad(ctx context.Context, url, cookie string) (pageLoad, error) {
 	}
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	l.token, l.frame, l.wasmLoaded, l.ready = ms(times.Token), ms(times.Frame), ms(times.Wasm), ms(times.Ready)
+	l.wasmStart, l.refreshStart, l.refreshEnd = ms(times.WasmStart), ms(times.RefreshStart), ms(times.RefreshEnd)
 	mu.Lock()
 	defer mu.Unlock()
 	return l, nil
