@@ -6,7 +6,7 @@ BIN     := bin/tokenlab
 PORT    ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet fmt web-assets clean
+.PHONY: help build run test vet fmt web-assets fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +51,19 @@ vet: ## go vet on the host, and wasm/ and shared/ under js/wasm
 
 fmt: ## gofmt every Go file in place
 	gofmt -w $$(git ls-files '*.go')
+
+# fuzz runs each fuzz target for FUZZTIME, one after the other (go test
+# fuzzes one target of one package at a time). A crasher lands in the
+# package's testdata/fuzz/, where plain `go test` replays it from then on.
+FUZZTIME     ?= 20s
+FUZZ_TARGETS := ./shared/token:FuzzDecode ./shared/token:FuzzRoundTrip ./shared/token:FuzzParseGrantsStrict \
+                ./shared/lint:FuzzCheck ./shared/protocol:FuzzDecodeMessage \
+                ./server/api:FuzzTokenRequest ./server/api:FuzzVerifyRequest ./server/hub:FuzzHandleFrame
+fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}\$$" -fuzztime=$(FUZZTIME) $${t%%:*}; \
+	done
 
 clean: ## remove built files
 	rm -rf bin
