@@ -6,7 +6,7 @@ BIN     := bin/tokenlab
 PORT    ?= 8080
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet fmt web-assets fuzz clean
+.PHONY: help build run test vet fmt web-assets fuzz bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,18 @@ fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}\$$" -fuzztime=$(FUZZTIME) $${t%%:*}; \
 	done
+
+# bench measures the performance figures, each against a baseline from the
+# same run, and writes them into docs/benchmarks.md (about five minutes, on
+# loopback; never part of test). brotli, for one of the page's sizes, is
+# installed from Debian when missing; without it that size is skipped.
+# PROFILE=dir also saves CPU profiles of the server under load.
+bench: build ## measure the performance figures into docs/benchmarks.md
+	@command -v brotli >/dev/null || apt-get install -y brotli >/dev/null 2>&1 || \
+		(apt-get update >/dev/null 2>&1 && apt-get install -y brotli >/dev/null 2>&1) || \
+		echo "bench: brotli could not be installed; its size is skipped"
+	$(GO) build -o bin/bench ./server/bench
+	./bin/bench -go $(GO) -wasm bin/tokenlab.wasm -out docs/benchmarks.md $(if $(PROFILE),-profile $(PROFILE))
 
 clean: ## remove built files
 	rm -rf bin
