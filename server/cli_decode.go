@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,8 +15,31 @@ import (
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
-// maxTokenInput bounds what decode reads from stdin; real tokens are a few KiB.
+// maxTokenInput bounds what decode and lint read from stdin; real tokens
+// are a few KiB.
 const maxTokenInput = 1 << 20
+
+// tokenArg returns the one token a command takes, from its argument or, with
+// none, from stdin.
+func tokenArg(e env, fs *flag.FlagSet, cmd string) (string, error) {
+	var raw string
+	switch fs.NArg() {
+	case 0:
+		b, err := io.ReadAll(io.LimitReader(e.stdin, maxTokenInput))
+		if err != nil {
+			return "", fmt.Errorf("%s: reading stdin: %w", cmd, err)
+		}
+		raw = string(b)
+	case 1:
+		raw = fs.Arg(0)
+	default:
+		return "", usageErrorf("%s takes one token, got %d arguments", cmd, fs.NArg())
+	}
+	if strings.TrimSpace(raw) == "" {
+		return "", usageErrorf("%s: no token: pass it as an argument or on stdin", cmd)
+	}
+	return raw, nil
+}
 
 func cmdDecode(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "decode")
@@ -24,21 +48,9 @@ func cmdDecode(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	var raw string
-	switch fs.NArg() {
-	case 0:
-		b, err := io.ReadAll(io.LimitReader(e.stdin, maxTokenInput))
-		if err != nil {
-			return fmt.Errorf("decode: reading stdin: %w", err)
-		}
-		raw = string(b)
-	case 1:
-		raw = fs.Arg(0)
-	default:
-		return usageErrorf("decode takes one token, got %d arguments", fs.NArg())
-	}
-	if strings.TrimSpace(raw) == "" {
-		return usageErrorf("decode: no token: pass it as an argument or on stdin")
+	raw, err := tokenArg(e, fs, "decode")
+	if err != nil {
+		return err
 	}
 	// With --verify, a configuration mistake is reported before any output.
 	var m *mint.Minter

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/tokenlab/tokenlab/shared/lint"
@@ -21,21 +20,9 @@ func cmdLint(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	var raw string
-	switch fs.NArg() {
-	case 0:
-		b, err := io.ReadAll(io.LimitReader(e.stdin, maxTokenInput))
-		if err != nil {
-			return fmt.Errorf("lint: reading stdin: %w", err)
-		}
-		raw = string(b)
-	case 1:
-		raw = fs.Arg(0)
-	default:
-		return usageErrorf("lint takes one token, got %d arguments", fs.NArg())
-	}
-	if strings.TrimSpace(raw) == "" {
-		return usageErrorf("lint: no token: pass it as an argument or on stdin")
+	raw, err := tokenArg(e, fs, "lint")
+	if err != nil {
+		return err
 	}
 
 	findings := lint.Check(raw, e.now())
