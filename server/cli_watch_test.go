@@ -29,30 +29,10 @@ func serveCtl(tb testing.TB, env map[string]string, port string) (base string, s
 			return
 		}
 		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("serve returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			tb.Error("serve did not stop after its context was cancelled")
-		}
+		stopServe(tb, cancel, done)
 	}
 	tb.Cleanup(stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := urlInLog.FindStringSubmatch(logs.String()); m != nil {
-			return strings.Replace(m[1], "localhost", "127.0.0.1", 1), stop
-		}
-		select {
-		case err := <-done:
-			tb.Fatalf("serve stopped early: %v\n%s", err, logs)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	tb.Fatalf("no listening address in the log:\n%s", logs)
-	return "", nil
+	return strings.Replace(waitForLog(tb, logs, done, urlInLog), "localhost", "127.0.0.1", 1), stop
 }
 
 // signInCookie signs in over HTTP and returns the session cookie.

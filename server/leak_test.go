@@ -117,7 +117,7 @@ func TestNoSecretLeaves(t *testing.T) {
 		done <- run(ctx, []string{"tokenlab", "serve", "--port", "0"}, func(k string) string { return env[k] },
 			strings.NewReader(""), stdout, logs)
 	}()
-	base := waitForURL(t, logs, done)
+	base := waitForLog(t, logs, done, urlInLog)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: recordingTransport{rec: rec,
 		next: &http.Transport{DisableCompression: true}}}
 
@@ -353,23 +353,6 @@ func TestNoSecretLeaves(t *testing.T) {
 		}
 	}
 	t.Logf("searched %d bytes of answers, frames, assets and logs for %d forms of 5 secrets", len(everything), len(secrets))
-}
-
-func waitForURL(tb testing.TB, logs *syncBuffer, done <-chan error) string {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := urlInLog.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
-		select {
-		case err := <-done:
-			tb.Fatalf("serve stopped early: %v\n%s", err, logs)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	tb.Fatalf("no listening address in the log:\n%s", logs)
-	return ""
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

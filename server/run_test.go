@@ -249,6 +249,40 @@ func (s *syncBuffer) String() string {
 
 var urlInLog = regexp.MustCompile(`url=(http://localhost:\d+)/`)
 
+// waitForLog waits up to 10 s for re to match the server's log and returns
+// its first group; it fails the test if serve stops first.
+func waitForLog(tb testing.TB, logs *syncBuffer, done <-chan error, re *regexp.Regexp) string {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-done:
+			tb.Fatalf("serve stopped early: %v\n%s", err, logs)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	tb.Fatalf("no match for %s in the log:\n%s", re, logs)
+	return ""
+}
+
+// stopServe cancels a serve started in the background and waits for it to
+// return cleanly.
+func stopServe(tb testing.TB, cancel context.CancelFunc, done <-chan error) {
+	tb.Helper()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			tb.Errorf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		tb.Error("serve did not stop after its context was cancelled")
+	}
+}
+
 // startServer runs `tokenlab serve` on a free port and returns its base URL
 // and its log; the server stops when the test ends.
 func startServer(tb testing.TB, env map[string]string) (string, *syncBuffer) {
@@ -261,32 +295,12 @@ func startServer(tb testing.TB, env map[string]string) (string, *syncBuffer) {
 			strings.NewReader(""), io.Discard, logs)
 	}()
 	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("serve returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			tb.Error("serve did not stop after its context was cancelled")
-		}
+		stopServe(tb, cancel, done)
 		if strings.Contains(logs.String(), testSecret) {
 			tb.Error("the log reveals the secret")
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := urlInLog.FindStringSubmatch(logs.String()); m != nil {
-			return m[1], logs
-		}
-		select {
-		case err := <-done:
-			tb.Fatalf("serve stopped early: %v\n%s", err, logs)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	tb.Fatalf("no listening address in the log:\n%s", logs)
-	return "", nil
+	return waitForLog(tb, logs, done, urlInLog), logs
 }
 
 func postJSON(tb testing.TB, url, body string) (int, map[string]any) {

@@ -38,29 +38,9 @@ func startServeWith(tb testing.TB, env map[string]string, lim serverLimits) (str
 	done := make(chan error, 1)
 	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), lim) }()
 	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("serve returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			tb.Error("serve did not stop after its context was cancelled")
-		}
+		stopServe(tb, cancel, done)
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := addrInLog.FindStringSubmatch(logs.String()); m != nil {
-			return m[1], logs
-		}
-		select {
-		case err := <-done:
-			tb.Fatalf("serve stopped early: %v\n%s", err, logs)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	tb.Fatalf("no listening address in the log:\n%s", logs)
-	return "", nil
+	return waitForLog(tb, logs, done, addrInLog), logs
 }
 
 // otherAddress is an address of this machine that is not loopback, or "".
