@@ -66,7 +66,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	done
 
 # bench measures the performance figures, each against a baseline from the
-# same run, and writes them into docs/benchmarks.md (about five minutes, on
+# same run, and writes them into docs/benchmarks.md (about three minutes, on
 # loopback; never part of test). brotli, for one of the page's sizes, is
 # installed from Debian when missing; without it that size is skipped.
 # PROFILE=dir also saves CPU profiles of the server under load.
