@@ -76,7 +76,27 @@ func when(sec int64) string {
 	if t.Year() < 0 || t.Year() > 9999 {
 		return strconv.FormatInt(sec, 10) + " (unix seconds)"
 	}
-	return t.Format(time.RFC3339)
+	// By hand rather than t.Format(time.RFC3339): the page's program then
+	// links no layout-driven time formatting (about 25 KB of wasm).
+	y, mo, d := t.Date()
+	h, mi, se := t.Clock()
+	b := make([]byte, 0, len("2006-01-02T15:04:05Z"))
+	b = pad(b, y, 4, '-')
+	b = pad(b, int(mo), 2, '-')
+	b = pad(b, d, 2, 'T')
+	b = pad(b, h, 2, ':')
+	b = pad(b, mi, 2, ':')
+	b = pad(b, se, 2, 'Z')
+	return string(b)
+}
+
+// pad appends n, zero-padded to width digits, then sep.
+func pad(b []byte, n, width int, sep byte) []byte {
+	s := strconv.Itoa(n)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(append(b, s...), sep)
 }
 
 // human formats a number of seconds as a short duration: "45s", "3m",
@@ -91,7 +111,7 @@ func human(sec int64) string {
 	const minute, hour, day, year = 60, 3600, 86400, 365 * 86400
 	switch {
 	case sec < minute:
-		return fmt.Sprintf("%ds", sec)
+		return strconv.FormatInt(sec, 10) + "s"
 	case sec < hour:
 		return joinUnits(sec/minute, "m", sec%minute, "s")
 	case sec < 2*day:
@@ -104,9 +124,9 @@ func human(sec int64) string {
 
 func joinUnits(a int64, ua string, b int64, ub string) string {
 	if b == 0 {
-		return fmt.Sprintf("%d%s", a, ua)
+		return strconv.FormatInt(a, 10) + ua
 	}
-	return fmt.Sprintf("%d%s%d%s", a, ua, b, ub)
+	return strconv.FormatInt(a, 10) + ua + strconv.FormatInt(b, 10) + ub
 }
 
 // list joins names for a sentence: "a", "a and b", "a, b and c".

@@ -276,3 +276,15 @@ func TestTimesMatchClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestUTCMatchesFormat checks the hand-written formatting against the
+// standard library's, which the page's program does not link.
+func TestUTCMatchesFormat(t *testing.T) {
+	for _, sec := range []int64{0, 1, 59, 1610383347, 1_700_003_600, -1, -62135596799, 253402300799, 253402300800, 4_102_444_800 + 86399} {
+		at := time.Unix(sec, 0).In(time.FixedZone("X", 5*3600+1800))
+		want := at.UTC().Format("2006-01-02 15:04:05") + " UTC"
+		if got := view.UTC(at); got != want {
+			t.Errorf("UTC(%d) = %q, want %q", sec, got, want)
+		}
+	}
+}
