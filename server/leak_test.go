@@ -106,6 +106,8 @@ func TestNoSecretLeaves(t *testing.T) {
 		"TWILIO_ACCOUNT_SID": testAccount, "TWILIO_API_KEY_SID": testKey, "TWILIO_API_KEY_SECRET": apiSecret,
 		"TOKENLAB_SESSION_KEY": hex.EncodeToString(sessionKey), "TOKENLAB_ADMIN_TOKEN": adminToken,
 		"TOKENLAB_USERS_FILE": usersFile, "TOKENLAB_STATE_DIR": dir, "TOKENLAB_SIGNIN_LIMIT_USER": "3/1h",
+		// Every line the server can write is searched, routine requests too.
+		"TOKENLAB_LOG_LEVEL": "debug",
 	}
 
 	rec := &recorder{}

@@ -404,3 +404,35 @@ func TestExitCodes(t *testing.T) {
 		t.Error("exit codes")
 	}
 }
+
+// TOKENLAB_LOG_LEVEL reaches the server's logger: a successful request is
+// logged at debug, so only a server started at debug writes its line.
+func TestServeLogLevel(t *testing.T) {
+	for _, tt := range []struct {
+		level string
+		want  bool
+	}{{"", false}, {"debug", true}} {
+		t.Run("level="+tt.level, func(t *testing.T) {
+			env := realEnv()
+			if tt.level != "" {
+				env["TOKENLAB_LOG_LEVEL"] = tt.level
+			}
+			base, logs := startServer(t, env)
+			resp, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			resp, err = http.Post(base+"/token/refresh", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			// Lines are written after the answers: wait for the 401's.
+			waitForLog(t, logs, make(chan error), regexp.MustCompile(`(level=INFO msg=request method=POST path=/token/refresh status=401)`))
+			if got := strings.Contains(logs.String(), `level=DEBUG msg=request method=GET path=/healthz status=200`); got != tt.want {
+				t.Errorf("TOKENLAB_LOG_LEVEL=%q: the 200 logged %v, want %v:\n%s", tt.level, got, tt.want, logs)
+			}
+		})
+	}
+}

@@ -11,13 +11,26 @@ import (
 
 // logRequests logs one line per request. It never logs bodies, headers or
 // query strings: they may carry passwords and tokens.
+//
+// A request answered below 400 is routine (a page asking for its renewal
+// every few minutes) and is logged at debug; failures are logged at info.
+// Formatting and writing a line per renewal was the largest cost the
+// server added to one (docs/benchmarks.md), so at the default level a
+// successful request costs the log nothing but an Enabled check.
 func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(rec, r)
-			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			level := slog.LevelDebug
+			if rec.status >= http.StatusBadRequest {
+				level = slog.LevelInfo
+			}
+			if !log.Enabled(r.Context(), level) {
+				return
+			}
+			log.LogAttrs(r.Context(), level, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 		})

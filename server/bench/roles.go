@@ -46,7 +46,7 @@ func runServerRole() error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	minter, err := mint.New(cfg.Twilio, nil)
 	if err != nil {
 		return err

@@ -42,6 +42,7 @@ const (
 	EnvStateDir        = "TOKENLAB_STATE_DIR"
 	EnvSignInLimitAddr = "TOKENLAB_SIGNIN_LIMIT_ADDR"
 	EnvSignInLimitUser = "TOKENLAB_SIGNIN_LIMIT_USER"
+	EnvLogLevel        = "TOKENLAB_LOG_LEVEL"
 )
 
 // Defaults.
@@ -114,6 +115,10 @@ type Config struct {
 	// (a Config built by hand) means no limit.
 	SignInLimitAddr Limit
 	SignInLimitUser Limit
+	// LogLevel is the least severe log line written. The default, info,
+	// leaves out the one line per successful request (logged at debug):
+	// formatting and writing it was the largest cost of a renewal.
+	LogLevel slog.Level
 }
 
 // Limit allows N events per Per: a burst of N, refilled at N/Per. The
@@ -275,6 +280,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c.StateDir = get(EnvStateDir)
 	c.SignInLimitAddr = limit(get, bad, EnvSignInLimitAddr, DefaultSignInLimitAddr)
 	c.SignInLimitUser = limit(get, bad, EnvSignInLimitUser, DefaultSignInLimitUser)
+	if v := get(EnvLogLevel); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			bad(EnvLogLevel, "must be debug, info, warn or error, got %s", describe(v))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -390,6 +400,7 @@ var flagNames = map[string]string{
 	EnvStateDir:        "state-dir",
 	EnvSignInLimitAddr: "signin-limit-addr",
 	EnvSignInLimitUser: "signin-limit-user",
+	EnvLogLevel:        "log-level",
 }
 
 // FlagName returns the flag that overrides the variable name, or "".
@@ -447,5 +458,6 @@ func (c Config) LogAttrs() []any {
 		slog.String("host", c.Host),
 		slog.String("signin_limit_addr", c.SignInLimitAddr.String()),
 		slog.String("signin_limit_user", c.SignInLimitUser.String()),
+		slog.String("log_level", c.LogLevel.String()),
 	}
 }

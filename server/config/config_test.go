@@ -274,3 +274,39 @@ func TestHostAndLimitsRejected(t *testing.T) {
 		})
 	}
 }
+
+func TestLogLevel(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil || c.LogLevel != slog.LevelInfo {
+		t.Fatalf("default log level %v, %v; want INFO", c.LogLevel, err)
+	}
+	for _, tt := range []struct {
+		name, value string
+		want        slog.Level
+	}{
+		{"debug", "debug", slog.LevelDebug},
+		{"upper case", "WARN", slog.LevelWarn},
+		{"error", "error", slog.LevelError},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(map[string]string{config.EnvLogLevel: tt.value}))
+			if err != nil || c.LogLevel != tt.want {
+				t.Errorf("%s=%q: %v, %v; want %v", config.EnvLogLevel, tt.value, c.LogLevel, err, tt.want)
+			}
+		})
+	}
+	_, err = config.Load(env(map[string]string{config.EnvLogLevel: "verbose"}))
+	if err == nil || !strings.Contains(err.Error(), config.EnvLogLevel) || !strings.Contains(err.Error(), "debug, info, warn or error") {
+		t.Errorf("%s=verbose: %v; want an error naming the variable and the levels", config.EnvLogLevel, err)
+	}
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	ov := config.Bind(fs)
+	if err := fs.Parse([]string{"--log-level", "debug"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = config.Load(ov.Getenv(env(map[string]string{config.EnvLogLevel: "error"})))
+	if err != nil || c.LogLevel != slog.LevelDebug {
+		t.Errorf("--log-level debug over %s=error: %v, %v", config.EnvLogLevel, c.LogLevel, err)
+	}
+}
