@@ -16,8 +16,10 @@ build: web-assets ## build the self-contained binary bin/tokenlab
 	$(GO) build -o $(BIN) ./server
 
 # web-assets builds what the page embeds into web/static/gen/ (gitignored):
-# the wasm program, precompressed with gzip -9 (and zstd -19 when the zstd
-# command exists: Chromium and Firefox accept it), and the wasm_exec.js of
+# the wasm program, precompressed as gzip (by zopfli when it is installed:
+# about 4 % smaller than gzip -9, any gzip client reads it, ~15 s per
+# rebuilt program) and zstd -19 when the zstd command exists (Chromium and
+# Firefox accept it), and the wasm_exec.js of
 # the Go that compiled it. -gcflags=all=-l turns inlining off: the program
 # grows but compresses about 8 % smaller, and the page does little work.
 # Compression reruns only when the program changed.
@@ -29,7 +31,8 @@ web-assets: ## build the page's program (wasm) and wasm_exec.js
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(GEN)/wasm_exec.js
 	@if ! cmp -s bin/tokenlab.wasm bin/.tokenlab.wasm.done || [ ! -f $(GEN)/tokenlab.wasm.gz ]; then \
 		rm -f $(GEN)/tokenlab.wasm $(GEN)/tokenlab.wasm.gz $(GEN)/tokenlab.wasm.zst; \
-		gzip -9 -n -c bin/tokenlab.wasm > $(GEN)/tokenlab.wasm.gz; \
+		if command -v zopfli >/dev/null; then zopfli -c --i5 bin/tokenlab.wasm > $(GEN)/tokenlab.wasm.gz; \
+		else gzip -9 -n -c bin/tokenlab.wasm > $(GEN)/tokenlab.wasm.gz; fi; \
 		if command -v zstd >/dev/null; then zstd -q -19 -c bin/tokenlab.wasm > $(GEN)/tokenlab.wasm.zst; fi; \
 		cp bin/tokenlab.wasm bin/.tokenlab.wasm.done; \
 	fi
