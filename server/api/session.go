@@ -131,7 +131,7 @@ func handleRefresh(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http
 			writeSessionError(w, r, log, err)
 			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
+		// Cache-Control: no-store comes with secureHeaders, as on every API answer.
 		encode(w, http.StatusOK, tokenResponse(m))
 	})
 }
