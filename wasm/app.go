@@ -176,15 +176,22 @@ type tokenAnswer struct {
 // request posts body to path on a goroutine and hands the response to done
 // on the loop, after feeding its Date header to the clock.
 func (a *app) request(path string, body []byte, done func(response)) {
-	go func() {
-		r := postJSON(path, body)
-		a.post(func() {
-			if ms, ok := parseHTTPDate(r.date); ok {
-				a.clock.observe(r.sent, r.received, time.UnixMilli(ms), time.Second)
-			}
-			done(r)
-		})
-	}()
+	go func() { a.answered(postJSON(path, body), done) }()
+}
+
+// answered hands r to done on the loop, after feeding its Date header to
+// the clock.
+func (a *app) answered(r response, done func(response)) {
+	a.post(func() {
+		a.observeDate(r)
+		done(r)
+	})
+}
+
+func (a *app) observeDate(r response) {
+	if ms, ok := parseHTTPDate(r.date); ok {
+		a.clock.observe(r.sent, r.received, time.UnixMilli(ms), time.Second)
+	}
 }
 
 func errorOf(r response) (code, message, field string) {
@@ -227,7 +234,7 @@ func (a *app) signIn(body []byte) {
 // resume picks up a session the browser already has (a reload): a refresh
 // answers with a token when the session cookie is still good.
 func (a *app) resume() {
-	a.request("/token/refresh", nil, func(r response) {
+	done := func(r response) {
 		if a.tok != nil || r.status != 200 {
 			a.ui.showSignIn(true)
 			return
@@ -242,7 +249,22 @@ func (a *app) resume() {
 			a.ui.event("resumed the session of " + a.tok.Claims.Identity())
 			a.dial()
 		}
-	})
+	}
+	// app.js usually asked already, while the program downloaded, and
+	// often has the answer: then the token is shown before the page's first
+	// layout, without waiting for the loop.
+	if r, ok := bootAnswer(); ok {
+		a.observeDate(r)
+		done(r)
+		return
+	}
+	go func() {
+		if r, ok := bootResume(); ok {
+			a.answered(r, done)
+			return
+		}
+		a.answered(postJSON("/token/refresh", nil), done)
+	}()
 }
 
 // logout ends the session on the server; the page signs out whatever the

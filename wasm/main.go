@@ -24,14 +24,15 @@ import (
 func main() {
 	a := newApp()
 	a.ui = newUI()
+	a.ui.liveView.later = func(f func()) { afterPaint(a.post, f) }
 	wire(a)
 	exportAPI(a)
 	a.publish()
 	a.ui.render(a)
 	a.ui.event("page loaded")
-	a.resume()
 	dispatch("tokenlab:notice", map[string]any{"type": "ready"})
-	a.run() // never returns: the page lives as long as the tab
+	a.resume() // before the loop: a token already fetched is shown at once
+	a.run()    // never returns: the page lives as long as the tab
 }
 
 // wire connects the page's controls and the browser's lifecycle events to

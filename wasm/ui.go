@@ -45,6 +45,10 @@ type tokenView struct {
 	root  js.Value
 	parts map[string]js.Value
 	tok   *token.Token
+
+	// later, when set, runs work the first sight of a token does not need
+	// (local times, lint findings) after the browser has painted it.
+	later func(func())
 }
 
 var viewParts = []string{"identity", "countdown", "bar", "bar-track", "iat-local", "iat-utc", "nbf-local", "nbf-utc",
@@ -80,12 +84,21 @@ func (v *tokenView) show(t *token.Token, now time.Time) {
 		t    time.Time
 	}{{"iat", issued}, {"nbf", nbf}, {"exp", exp}}
 	for _, tt := range times {
-		local := "—"
-		if !tt.t.IsZero() {
-			local = localTime(tt.t.UnixMilli())
-		}
-		setText(v.parts[tt.name+"-local"], local)
 		setText(v.parts[tt.name+"-utc"], view.UTC(tt.t))
+	}
+	// secondary is what a first look at the token can do without: local
+	// times (the browser's first toLocaleString loads its locale data,
+	// ~60 ms on a cold page) and the lint findings (a second, strict and
+	// reflective decode).
+	secondary := func() {
+		for _, tt := range times {
+			local := "—"
+			if !tt.t.IsZero() {
+				local = localTime(tt.t.UnixMilli())
+			}
+			setText(v.parts[tt.name+"-local"], local)
+		}
+		showFindings(v.parts["lint"], t.Raw, now)
 	}
 	setText(v.parts["header"], view.Pretty(t.HeaderJSON))
 	setText(v.parts["payload"], view.Pretty(t.PayloadJSON))
@@ -113,7 +126,19 @@ func (v *tokenView) show(t *token.Token, now time.Time) {
 		appendTo(card, head, list, details)
 		appendTo(grants, card)
 	}
-	showFindings(v.parts["lint"], t.Raw, now)
+	if v.later == nil {
+		secondary()
+	} else {
+		for _, tt := range times {
+			setText(v.parts[tt.name+"-local"], "…")
+		}
+		empty(v.parts["lint"])
+		v.later(func() {
+			if v.tok == t {
+				secondary()
+			}
+		})
+	}
 	v.tick(now, "", 0)
 }
 

@@ -15,6 +15,32 @@
     fail("This browser cannot run the page's program (WebAssembly), or wasm_exec.js is not built: run make web-assets.");
     return;
   }
+  // The session's token (a reload resumes it) is asked for now, while the
+  // program downloads and starts, instead of after: the program takes this
+  // answer from tokenlabBoot (wasm/boot.go) and asks again only when it is
+  // missing. The request is the program's own (fetch.go): same
+  // headers, same time limit.
+  const resume = (async () => {
+    const sent = Date.now();
+    try {
+      const init = {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      };
+      if (typeof AbortSignal === "function" && AbortSignal.timeout) init.signal = AbortSignal.timeout(10000);
+      const r = await fetch("/token/refresh", init);
+      const received = Date.now();
+      const body = await r.text();
+      return { status: r.status, body, date: r.headers.get("Date") || "", sent, received };
+    } catch (e) {
+      return { error: String(e), sent, received: Date.now() };
+    }
+  })();
+  const boot = { resume };
+  resume.then((answer) => { boot.answer = answer; });
+  globalThis.tokenlabBoot = boot;
   const url = document.documentElement.dataset.wasm;
   try {
     const go = new Go();

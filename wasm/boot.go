@@ -1,0 +1,80 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+	"syscall/js"
+	"time"
+)
+
+// app.js sends the session's POST /token/refresh while the program
+// downloads and leaves it in globalThis.tokenlabBoot: resume, a promise of
+// the answer, and answer, the answer itself once it has come. The program
+// takes it once, so that a reload shows its token without a second round
+// trip after start-up.
+
+// bootAnswer returns the answer when it has already come. It never blocks.
+func bootAnswer() (r response, ok bool) {
+	boot := global.Get("tokenlabBoot")
+	if !boot.Truthy() || !boot.Get("answer").Truthy() {
+		return r, false
+	}
+	v := boot.Get("answer")
+	boot.Delete("answer")
+	boot.Delete("resume")
+	return fromBoot(v), true
+}
+
+// bootResume waits for the answer when app.js sent the request; ok is
+// false when it did not (another loader): the caller asks itself. It
+// blocks: run it on a goroutine.
+func bootResume() (r response, ok bool) {
+	boot := global.Get("tokenlabBoot")
+	if !boot.Truthy() || !boot.Get("resume").Truthy() {
+		return r, false
+	}
+	p := boot.Get("resume")
+	boot.Delete("resume")
+	boot.Delete("answer")
+	v, err := await(p)
+	if err != nil { // app.js turns failures into {error}; this is a bug
+		return response{err: err, sent: time.Now(), received: time.Now()}, true
+	}
+	return fromBoot(v), true
+}
+
+// fromBoot reads app.js's {status, body, date, sent, received} or
+// {error, sent, received}.
+func fromBoot(v js.Value) response {
+	r := response{
+		sent:     time.UnixMilli(int64(v.Get("sent").Float())),
+		received: time.UnixMilli(int64(v.Get("received").Float())),
+	}
+	if e := v.Get("error"); e.Truthy() {
+		r.err = errors.New(e.String())
+		return r
+	}
+	r.status = v.Get("status").Int()
+	r.date = v.Get("date").String()
+	r.body = []byte(v.Get("body").String())
+	return r
+}
+
+// afterPaint runs f on the app loop (through post) once the browser has
+// painted the current frame: work the first view does not need waits
+// until the token is on screen.
+func afterPaint(post func(func()), f func()) {
+	var frame, task js.Func
+	task = js.FuncOf(func(js.Value, []js.Value) any {
+		task.Release()
+		post(f)
+		return nil
+	})
+	frame = js.FuncOf(func(js.Value, []js.Value) any {
+		frame.Release()
+		global.Call("setTimeout", task, 0)
+		return nil
+	})
+	global.Call("requestAnimationFrame", frame)
+}
