@@ -2,6 +2,10 @@
 // does is in Go: see wasm/ in the repository.
 "use strict";
 
+// resumeWait bounds how long a started program waits for the session's
+// token before it runs (milliseconds).
+const resumeWait = 300;
+
 (async () => {
   const fail = (message) => {
     const boot = document.getElementById("boot");
@@ -46,6 +50,11 @@
     const go = new Go();
     const response = fetch(url);
     const { instance } = await WebAssembly.instantiateStreaming(response, go.importObject);
+    // The program runs until it first waits, building the page, and the
+    // browser lays the page out then: with the answer already here, that
+    // first layout shows the token. A slow answer does not hold the
+    // program back for more than resumeWait; it then waits for it itself.
+    await Promise.race([resume, new Promise((ok) => setTimeout(ok, resumeWait))]);
     go.run(instance);
   } catch (e) {
     fail("The page's program did not start (" + e + "). If " + url + " is missing, run make web-assets and restart the server.");
