@@ -14,19 +14,12 @@ import (
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
-	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/users"
 )
 
-// HTTP server limits. Sign-ins are small and quick; WebSocket handlers
-// set their own deadlines once they take over the connection (the
-// http.Server's are cleared when a connection is hijacked).
+// Limits of the serving process; the HTTP server's own are api's
+// (ReadHeaderTimeout and friends).
 const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 16 << 10
 	// shutdownTimeout bounds a graceful stop: requests in flight get this
 	// long to finish, then the process exits anyway.
 	shutdownTimeout = 10 * time.Second
@@ -46,9 +39,9 @@ type serverLimits struct {
 
 func defaultLimits() serverLimits {
 	return serverLimits{
-		readHeaderTimeout: readHeaderTimeout, readTimeout: readTimeout, writeTimeout: writeTimeout,
-		idleTimeout: idleTimeout, shutdownTimeout: shutdownTimeout,
-		maxHeaderBytes: maxHeaderBytes, maxConns: maxConns,
+		readHeaderTimeout: api.ReadHeaderTimeout, readTimeout: api.ReadTimeout, writeTimeout: api.WriteTimeout,
+		idleTimeout: api.IdleTimeout, shutdownTimeout: shutdownTimeout,
+		maxHeaderBytes: api.MaxHeaderBytes, maxConns: maxConns,
 	}
 }
 
@@ -87,10 +80,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 }
 
 func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim serverLimits) error {
-	minter, err := mint.New(cfg.Twilio, nil)
-	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
-	}
 	log.Info("tokenlab starting", cfg.LogAttrs()...)
 	if cfg.Demo {
 		log.Warn("DEMO ACCOUNT: no TWILIO_* credentials are set, so tokens are signed with a built-in demo key; Twilio will reject them. Set TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET for real tokens.")
@@ -99,12 +88,10 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	if err != nil {
 		return err
 	}
-	sessions, err := api.NewSessions(cfg, time.Now)
+	handler, hub, err := api.Assemble(cfg, log, auth)
 	if err != nil {
 		return err
 	}
-	hub := api.NewHub(cfg, minter, sessions, log, time.Now)
-	handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: auth, Sessions: sessions, Hub: hub})
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
@@ -184,14 +185,14 @@ func TestServeTimeouts(t *testing.T) {
 	})
 	t.Run("header too large", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", "http://"+addr+"/healthz", nil)
-		req.Header.Set("X-Padding", strings.Repeat("a", 2*maxHeaderBytes))
+		req.Header.Set("X-Padding", strings.Repeat("a", 2*api.MaxHeaderBytes))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-			t.Errorf("a %d-byte header: status %d, want 431", 2*maxHeaderBytes, resp.StatusCode)
+			t.Errorf("a %d-byte header: status %d, want 431", 2*api.MaxHeaderBytes, resp.StatusCode)
 		}
 	})
 	t.Run("a WebSocket outlives them", func(t *testing.T) {

@@ -17,18 +17,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
-	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/users"
-)
-
-// The HTTP server limits of server/serve.go, so that the bench's server
-// behaves as bin/tokenlab does.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 16 << 10
 )
 
 // runServerRole is the tokenlab server as server/serve.go builds it
@@ -47,22 +36,16 @@ func runServerRole() error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	minter, err := mint.New(cfg.Twilio, nil)
-	if err != nil {
-		return err
-	}
 	var auth users.Authenticator = users.OpenDemo{}
 	if cfg.UsersFile != "" {
 		if auth, err = users.Load(cfg.UsersFile); err != nil {
 			return err
 		}
 	}
-	sessions, err := api.NewSessions(cfg, time.Now)
+	handler, hub, err := api.Assemble(cfg, log, auth)
 	if err != nil {
 		return err
 	}
-	hub := api.NewHub(cfg, minter, sessions, log, time.Now)
-	handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: auth, Sessions: sessions, Hub: hub})
 	srv := newServer(handler, log)
 	srv.RegisterOnShutdown(hub.Shutdown)
 	return serveUntilSignal(srv, debugHandler())
@@ -90,11 +73,11 @@ func runBareRole(bodyPath string) error {
 func newServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: api.ReadHeaderTimeout,
+		ReadTimeout:       api.ReadTimeout,
+		WriteTimeout:      api.WriteTimeout,
+		IdleTimeout:       api.IdleTimeout,
+		MaxHeaderBytes:    api.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }

@@ -1,0 +1,41 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/users"
+)
+
+// HTTP server limits of bin/tokenlab. Sign-ins are small and quick;
+// WebSocket handlers set their own deadlines once they take over the
+// connection (the http.Server's are cleared when a connection is hijacked).
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 15 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 2 * time.Minute
+	MaxHeaderBytes    = 16 << 10
+)
+
+// Assemble builds the server's handler from the configuration: the minter,
+// the sessions and the hub behind it. Whoever serves the handler calls
+// Hub.Shutdown when it stops, so that sockets hear 1001 going away.
+func Assemble(cfg config.Config, log *slog.Logger, auth users.Authenticator) (http.Handler, *hub.Hub, error) {
+	minter, err := mint.New(cfg.Twilio, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("credentials: %w", err)
+	}
+	sessions, err := NewSessions(cfg, time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := NewHub(cfg, minter, sessions, log, time.Now)
+	handler := New(Deps{Config: cfg, Logger: log, Minter: minter, Users: auth, Sessions: sessions, Hub: h})
+	return handler, h, nil
+}
