@@ -448,13 +448,15 @@ func TestHostileWebSocket(t *testing.T) {
 			defer c.Close()
 			expect(t, c, protocol.TypeHello, 5*time.Second)
 			for _, st := range a.steps {
+			send:
 				for range max(st.repeat, 1) {
 					switch {
 					case st.sendBin != nil:
 						c.WriteMessage(websocket.BinaryMessage, st.sendBin)
 					case st.wantType != "" || st.send != "":
+						// Once the server has closed, further writes only fail.
 						if c.WriteMessage(websocket.TextMessage, []byte(st.send)) != nil {
-							break
+							break send
 						}
 					}
 				}

@@ -19,9 +19,6 @@ const (
 	// pongWait is the time allowed between two frames from the peer (a
 	// pong or a message); past it the peer is considered gone.
 	pongWait = 60 * time.Second
-	// pingPeriod is how often the server pings. It must be shorter than
-	// pongWait so that a live peer's pong always arrives in time.
-	pingPeriod = pongWait * 9 / 10
 	// maxMessageSize bounds a client message in bytes. Client messages are
 	// small JSON objects ({"type":"renew","id":"…"}); a larger one closes
 	// the connection with 1009.
@@ -39,6 +36,11 @@ const (
 	MessageRate  = 5
 	MessageBurst = 10
 )
+
+// pingPeriod is how often the server pings a peer it drops after pongWait
+// of silence: shorter than pongWait, so that a live peer's pong always
+// arrives in time.
+func pingPeriod(pongWait time.Duration) time.Duration { return pongWait * 9 / 10 }
 
 // Close codes besides protocol's own.
 const (
@@ -145,7 +147,7 @@ func errorMessage(now time.Time, id, code, text string) []byte {
 // writePump is the connection's only writer: queued messages, pings, and
 // finally the close frame the hub asked for.
 func (h *Hub) writePump(ws *websocket.Conn, c *Client, readerDone <-chan struct{}) {
-	ticker := time.NewTicker(h.o.PongWait * 9 / 10) // pingPeriod, for the configured wait
+	ticker := time.NewTicker(pingPeriod(h.o.PongWait))
 	defer func() {
 		ticker.Stop()
 		ws.Close()
