@@ -59,7 +59,8 @@ fmt: ## gofmt every Go file in place
 # fuzzes one target of one package at a time). A crasher lands in the
 # package's testdata/fuzz/, where plain `go test` replays it from then on.
 FUZZTIME     ?= 20s
-FUZZ_TARGETS := ./shared/token:FuzzDecode ./shared/token:FuzzRoundTrip ./shared/token:FuzzParseGrantsStrict \
+FUZZ_TARGETS := ./shared/jsonlite:FuzzParse ./shared/jsonlite:FuzzAppendString \
+                ./shared/token:FuzzDecode ./shared/token:FuzzRoundTrip ./shared/token:FuzzParseGrantsStrict \
                 ./shared/lint:FuzzCheck ./shared/protocol:FuzzDecodeMessage \
                 ./server/api:FuzzTokenRequest ./server/api:FuzzVerifyRequest ./server/hub:FuzzHandleFrame
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
