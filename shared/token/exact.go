@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -38,7 +38,7 @@ func exactKeys(data []byte, t reflect.Type, path string) ([]byte, []*FieldError)
 	for k := range obj {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	var problems []*FieldError
 	changed := false
 	for _, k := range keys {
@@ -94,16 +94,16 @@ func unknownFieldProblem(path, key string, fields map[string]reflect.Type) strin
 	for n := range fields {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	for _, n := range names {
 		if fold(n) == fold(key) {
-			return fmt.Sprintf("is not a known field: keys are case-sensitive snake_case, write %q", n)
+			return "is not a known field: keys are case-sensitive snake_case, write " + strconv.Quote(n)
 		}
 	}
 	if path == "" {
-		return fmt.Sprintf("is not a known field (known: %s)", strings.Join(names, ", "))
+		return "is not a known field (known: " + strings.Join(names, ", ") + ")"
 	}
-	return fmt.Sprintf("is not a known field (%s has: %s)", path, strings.Join(names, ", "))
+	return "is not a known field (" + path + " has: " + strings.Join(names, ", ") + ")"
 }
 
 // fold reduces a key to what differs between serviceSid, ServiceSID and

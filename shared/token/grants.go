@@ -3,9 +3,9 @@ package token
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -169,7 +169,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 
@@ -191,7 +191,7 @@ func (g Grants) Keys() []string {
 	for k := range g.Unknown {
 		unknown = append(unknown, k)
 	}
-	sort.Strings(unknown)
+	slices.Sort(unknown)
 	return append(keys, unknown...)
 }
 
@@ -246,9 +246,9 @@ func CheckGrants(data []byte) (Grants, []*FieldError) {
 // meant when it is a common mistake.
 func unknownGrantProblem(key string) string {
 	if want, ok := grantAliases[strings.ToLower(key)]; ok && want != key {
-		return fmt.Sprintf("is not a Twilio grant: did you mean %q? (known: identity, %s)", want, strings.Join(GrantKeys, ", "))
+		return "is not a Twilio grant: did you mean " + strconv.Quote(want) + "? (known: identity, " + strings.Join(GrantKeys, ", ") + ")"
 	}
-	return fmt.Sprintf("is not a Twilio grant (known: identity, %s)", strings.Join(GrantKeys, ", "))
+	return "is not a Twilio grant (known: identity, " + strings.Join(GrantKeys, ", ") + ")"
 }
 
 // grantAliases maps lower-cased names people write for a grant to its key.

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -140,7 +139,7 @@ func segmentCountDetail(n int) string {
 	case 5:
 		return "a JWT has 3 dot-separated segments, this has 5 (an encrypted JWE?): Twilio tokens are signed, not encrypted"
 	}
-	return fmt.Sprintf("a JWT has 3 dot-separated segments (header.payload.signature), this has %d", n)
+	return "a JWT has 3 dot-separated segments (header.payload.signature), this has " + strconv.Itoa(n)
 }
 
 // trimToken removes what pasting tends to add: white space and a
@@ -163,13 +162,13 @@ func decodeSegment(s string) ([]byte, error) {
 		return nil, errors.New("the segment is empty")
 	}
 	if i := strings.IndexAny(s, "+/"); i >= 0 {
-		return nil, fmt.Errorf("not base64url: %q at offset %d is standard base64 (JWTs use - and _ instead of + and /)", s[i], i)
+		return nil, errors.New("not base64url: " + strconv.QuoteRune(rune(s[i])) + " at offset " + strconv.Itoa(i) + " is standard base64 (JWTs use - and _ instead of + and /)")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 	if err != nil {
 		var pos base64.CorruptInputError
 		if errors.As(err, &pos) {
-			return nil, fmt.Errorf("not base64url (bad character at offset %d)", int64(pos))
+			return nil, errors.New("not base64url (bad character at offset " + strconv.FormatInt(int64(pos), 10) + ")")
 		}
 		return nil, errors.New("not base64url")
 	}
@@ -189,9 +188,9 @@ func decodeObject(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return fmt.Errorf("%q %s", typeErr.Field, typeProblem(typeErr))
+			return errors.New(strconv.Quote(typeErr.Field) + " " + typeProblem(typeErr))
 		}
-		return fmt.Errorf("not decodable: %v", err)
+		return errors.New("not decodable: " + err.Error())
 	}
 	return nil
 }

@@ -2,8 +2,8 @@ package token
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -37,13 +37,21 @@ var ErrInvalid = errors.New("invalid")
 
 // Kinds of *FieldError, checked with errors.Is.
 var (
-	ErrUnknownField = fmt.Errorf("%w: unknown field", ErrInvalid) // a key Twilio does not define
-	ErrWrongType    = fmt.Errorf("%w: wrong type", ErrInvalid)    // e.g. a number where a string belongs
-	ErrBadSID       = fmt.Errorf("%w: malformed SID", ErrInvalid) // wrong prefix, length or digits
-	ErrBadIdentity  = fmt.Errorf("%w: bad identity", ErrInvalid)  // empty, too long, control characters
-	ErrOutOfRange   = fmt.Errorf("%w: out of range", ErrInvalid)  // a ttl or a length over its limit
-	ErrMissingField = fmt.Errorf("%w: missing field", ErrInvalid) // a field another one depends on
+	ErrUnknownField error = &invalidKind{"unknown field"} // a key Twilio does not define
+	ErrWrongType    error = &invalidKind{"wrong type"}    // e.g. a number where a string belongs
+	ErrBadSID       error = &invalidKind{"malformed SID"} // wrong prefix, length or digits
+	ErrBadIdentity  error = &invalidKind{"bad identity"}  // empty, too long, control characters
+	ErrOutOfRange   error = &invalidKind{"out of range"}  // a ttl or a length over its limit
+	ErrMissingField error = &invalidKind{"missing field"} // a field another one depends on
 )
+
+// invalidKind is a kind of ErrInvalid, written "invalid: unknown field"
+// as wrapping with %w would write it, without fmt, which the page's
+// program does not link.
+type invalidKind struct{ kind string }
+
+func (k *invalidKind) Error() string { return ErrInvalid.Error() + ": " + k.kind }
+func (k *invalidKind) Unwrap() error { return ErrInvalid }
 
 // FieldError names a field and what is wrong with it.
 type FieldError struct {
@@ -86,7 +94,7 @@ func CheckSID(field, prefix, s string) error {
 	if s != "" {
 		got = strconv.Quote(truncate(s, 40))
 	}
-	return &FieldError{Field: field, Problem: fmt.Sprintf("must be %s followed by 32 hex digits (34 characters), got %s", prefix, got), Err: ErrBadSID}
+	return &FieldError{Field: field, Problem: "must be " + prefix + " followed by 32 hex digits (34 characters), got " + got, Err: ErrBadSID}
 }
 
 // CheckIdentity refuses identities Twilio cannot carry: empty, longer than
@@ -98,11 +106,11 @@ func CheckIdentity(field, id string) error {
 	case !utf8.ValidString(id):
 		return &FieldError{Field: field, Problem: "must be valid UTF-8", Err: ErrBadIdentity}
 	case utf8.RuneCountInString(id) > MaxIdentityLen:
-		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d characters, got %d", MaxIdentityLen, utf8.RuneCountInString(id)), Err: ErrBadIdentity}
+		return &FieldError{Field: field, Problem: "must be at most " + strconv.Itoa(MaxIdentityLen) + " characters, got " + strconv.Itoa(utf8.RuneCountInString(id)), Err: ErrBadIdentity}
 	}
 	for _, r := range id {
 		if unicode.IsControl(r) {
-			return &FieldError{Field: field, Problem: fmt.Sprintf("must not contain control characters (found %U)", r), Err: ErrBadIdentity}
+			return &FieldError{Field: field, Problem: "must not contain control characters (found " + codePoint(r) + ")", Err: ErrBadIdentity}
 		}
 	}
 	return nil
@@ -123,7 +131,7 @@ func VoiceSafeIdentity(id string) bool {
 // CheckTTL refuses a ttl outside MinTTL..MaxTTL seconds.
 func CheckTTL(field string, ttl int64) error {
 	if ttl < MinTTL || ttl > MaxTTL {
-		return &FieldError{Field: field, Problem: fmt.Sprintf("must be a whole number of seconds from %d to %d, got %d", MinTTL, MaxTTL, ttl), Err: ErrOutOfRange}
+		return &FieldError{Field: field, Problem: "must be a whole number of seconds from " + strconv.Itoa(MinTTL) + " to " + strconv.Itoa(MaxTTL) + ", got " + strconv.FormatInt(ttl, 10), Err: ErrOutOfRange}
 	}
 	return nil
 }
@@ -155,7 +163,7 @@ func (g Grants) problems() []*FieldError {
 	}
 	endpoint := func(field, id string) {
 		if n := utf8.RuneCountInString(id); n > MaxEndpointIDLen {
-			add(&FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d characters, got %d", MaxEndpointIDLen, n), Err: ErrOutOfRange})
+			add(&FieldError{Field: field, Problem: "must be at most " + strconv.Itoa(MaxEndpointIDLen) + " characters, got " + strconv.Itoa(n), Err: ErrOutOfRange})
 		}
 	}
 	if g.Identity != "" {
@@ -194,10 +202,20 @@ func (g Grants) problems() []*FieldError {
 		// Twilio documents no prefix for configuration profiles: check the shape only.
 		s := g.RTC.ConfigurationProfileSID
 		if len(s) < 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' || !ValidSID(s[:2], s) {
-			add(&FieldError{Field: "grants.rtc.configuration_profile_sid", Problem: fmt.Sprintf("must be two capital letters followed by 32 hex digits, got %s", strconv.Quote(truncate(s, 40))), Err: ErrBadSID})
+			add(&FieldError{Field: "grants.rtc.configuration_profile_sid", Problem: "must be two capital letters followed by 32 hex digits, got " + strconv.Quote(truncate(s, 40)), Err: ErrBadSID})
 		}
 	}
 	return out
+}
+
+// codePoint writes r as %U does: "U+" and at least four upper-case hex
+// digits.
+func codePoint(r rune) string {
+	h := strings.ToUpper(strconv.FormatInt(int64(r), 16))
+	if len(h) < 4 {
+		h = strings.Repeat("0", 4-len(h)) + h
+	}
+	return "U+" + h
 }
 
 // truncate shortens s to at most n bytes without splitting a character.
