@@ -2,9 +2,10 @@ package view
 
 import (
 	"bytes"
-	"encoding/json"
+	"strconv"
 	"strings"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -30,7 +31,7 @@ const playerPath = "grants." + token.KeyPlayer
 // SIDs are checked by the server, whose errors name the control.
 func BuildGrants(inputs []Input) ([]byte, error) {
 	grants := map[string]map[string]any{}
-	var player json.RawMessage
+	var player *jsonlite.Value
 	for _, in := range inputs {
 		key, ok := strings.CutPrefix(in.Name, "grants.")
 		if !ok || strings.Contains(key, ".") || !in.Checkbox || !in.Checked {
@@ -47,11 +48,11 @@ func BuildGrants(inputs []Input) ([]byte, error) {
 			if len(raw) == 0 {
 				raw = []byte("{}")
 			}
-			var obj map[string]any
-			if raw[0] != '{' || json.Unmarshal(raw, &obj) != nil {
+			v, err := jsonlite.Parse(raw)
+			if err != nil || v.Kind != jsonlite.Object {
 				return nil, &token.FieldError{Field: playerPath, Problem: "must be a JSON object, as Twilio's API returns it"}
 			}
-			player = raw
+			player = &v
 			continue
 		}
 		rest, ok := strings.CutPrefix(in.Name, "grants.")
@@ -82,9 +83,9 @@ func BuildGrants(inputs []Input) ([]byte, error) {
 		out[k] = g
 	}
 	if player != nil {
-		out[token.KeyPlayer] = player
+		out[token.KeyPlayer] = *player // written compacted, as a json.RawMessage
 	}
-	return json.Marshal(out)
+	return jsonlite.AppendAny(nil, out)
 }
 
 func setPath(m map[string]any, path []string, v any) {
@@ -113,4 +114,31 @@ func FieldFor(field string, names []string) string {
 		}
 	}
 	return best
+}
+
+// SignInBody is the body of POST /token, written as json.Marshal writes
+// struct{Username, Password string; TTL *int64 `json:",omitempty"`;
+// Grants json.RawMessage `json:",omitempty"`} with the lower-case names:
+// ttl is left out when nil, grants when empty. grants is BuildGrants'
+// output.
+func SignInBody(username, password string, ttl *int64, grants []byte) []byte {
+	b := make([]byte, 0, 64+len(username)+len(password)+len(grants))
+	b = append(b, `{"username":`...)
+	b = jsonlite.AppendString(b, username)
+	b = append(b, `,"password":`...)
+	b = jsonlite.AppendString(b, password)
+	if ttl != nil {
+		b = append(b, `,"ttl":`...)
+		b = strconv.AppendInt(b, *ttl, 10)
+	}
+	if len(grants) > 0 {
+		b = append(b, `,"grants":`...)
+		b, _ = jsonlite.AppendAny(b, jsonlite.Value{Kind: jsonlite.Object, Raw: grants}) // a Value never fails
+	}
+	return append(b, '}')
+}
+
+// VerifyBody is the body of POST /token/verify: {"token": raw}.
+func VerifyBody(raw string) []byte {
+	return append(jsonlite.AppendString(append(make([]byte, 0, len(raw)+16), `{"token":`...), raw), '}')
 }

@@ -6,13 +6,12 @@
 package view
 
 import (
-	"bytes"
-	"encoding/json"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -65,18 +64,19 @@ func Cards(t *token.Token) []Card {
 	cards := make([]Card, 0, len(keys))
 	for _, k := range keys {
 		c := describe(k, g)
-		c.JSON = Pretty(raw[k])
+		c.JSON = Pretty(raw[k].Raw)
 		cards = append(cards, c)
 	}
 	return cards
 }
 
-func rawGrants(payload []byte) map[string]json.RawMessage {
-	var p struct {
-		Grants map[string]json.RawMessage `json:"grants"`
-	}
-	_ = json.Unmarshal(payload, &p) // already decoded once by token.Decode
-	return p.Grants
+// rawGrants returns the members of the payload's "grants" object, read as
+// token.Decode reads it: the key spelled exactly, the last of duplicates
+// winning.
+func rawGrants(payload []byte) map[string]jsonlite.Value {
+	p, _ := jsonlite.Parse(payload) // already decoded once by token.Decode
+	g, _ := p.Get("grants")
+	return g.Map()
 }
 
 func describe(key string, g token.Grants) Card {
@@ -189,11 +189,11 @@ func plural(n int, word string) string {
 // Pretty indents JSON for display; anything that is not JSON is returned as
 // it is, so a broken segment is still shown.
 func Pretty(raw []byte) string {
-	var b bytes.Buffer
-	if err := json.Indent(&b, raw, "", "  "); err != nil {
+	b, err := jsonlite.Indent(make([]byte, 0, 2*len(raw)), raw, "", "  ")
+	if err != nil {
 		return string(raw)
 	}
-	return b.String()
+	return string(b)
 }
 
 // UTC formats t for the "UTC" column. The page formats local time with the
@@ -309,7 +309,7 @@ func SortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 
