@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -159,20 +158,6 @@ func (a *app) nextID(prefix string) string {
 
 // --- HTTP -----------------------------------------------------------------
 
-// apiError is the server's error body.
-type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field"`
-	} `json:"error"`
-}
-
-// tokenAnswer is the answer of POST /token and POST /token/refresh.
-type tokenAnswer struct {
-	Token string `json:"token"`
-}
-
 // request posts body to path on a goroutine and hands the response to done
 // on the loop, after feeding its Date header to the clock.
 func (a *app) request(path string, body []byte, done func(response)) {
@@ -198,9 +183,8 @@ func errorOf(r response) (code, message, field string) {
 	if r.err != nil {
 		return "network", "the server could not be reached: " + r.err.Error(), ""
 	}
-	var e apiError
-	if json.Unmarshal(r.body, &e) == nil && e.Error.Code != "" {
-		return e.Error.Code, e.Error.Message, e.Error.Field
+	if code, message, field, ok := view.ErrorAnswer(r.body); ok {
+		return code, message, field
 	}
 	return "http_" + strconv.Itoa(r.status), "the server answered HTTP " + strconv.Itoa(r.status), ""
 }
@@ -218,13 +202,13 @@ func (a *app) signIn(body []byte) {
 			a.fail(code, msg, field)
 			return
 		}
-		var ans tokenAnswer
-		if err := json.Unmarshal(r.body, &ans); err != nil || ans.Token == "" {
+		tok, ok := view.TokenAnswer(r.body)
+		if !ok {
 			a.fail("bad_answer", "the server's answer holds no token", "")
 			return
 		}
 		a.renewals = 0
-		if a.adopt(ans.Token, "sign-in", 0, false) {
+		if a.adopt(tok, "sign-in", 0, false) {
 			a.ui.event("signed in as " + a.tok.Claims.Identity())
 			a.dial()
 		}
@@ -239,13 +223,13 @@ func (a *app) resume() {
 			a.ui.showSignIn(true)
 			return
 		}
-		var ans tokenAnswer
-		if json.Unmarshal(r.body, &ans) != nil || ans.Token == "" {
+		tok, ok := view.TokenAnswer(r.body)
+		if !ok {
 			a.ui.showSignIn(true)
 			return
 		}
 		a.renewals = 0
-		if a.adopt(ans.Token, "resumed", 0, false) {
+		if a.adopt(tok, "resumed", 0, false) {
 			a.ui.event("resumed the session of " + a.tok.Claims.Identity())
 			a.dial()
 		}
@@ -420,9 +404,8 @@ func (a *app) renewHTTP() {
 		}
 		switch {
 		case r.err == nil && r.status == 200:
-			var ans tokenAnswer
-			if json.Unmarshal(r.body, &ans) == nil && ans.Token != "" {
-				a.adopt(ans.Token, a.renewTrigger, 0, true)
+			if tok, ok := view.TokenAnswer(r.body); ok {
+				a.adopt(tok, a.renewTrigger, 0, true)
 				return
 			}
 		case r.status == 401:

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strconv"
 	"syscall/js"
 	"time"
@@ -89,20 +88,12 @@ func wire(a *app) {
 	})
 }
 
-// signInRequest is the body of POST /token.
-type signInRequest struct {
-	Username string          `json:"username"`
-	Password string          `json:"password"`
-	TTL      *int64          `json:"ttl,omitempty"`
-	Grants   json.RawMessage `json:"grants,omitempty"`
-}
-
 // submit builds the sign-in request from the form. The page checks only
 // what it needs to build JSON; the server checks the rest and names the
 // field.
 func (a *app) submit(username, password, ttl string, inputs []view.Input) {
 	a.ui.clearFieldErrors()
-	req := signInRequest{Username: username, Password: password}
+	var ttlSeconds *int64
 	if ttl != "" {
 		n, err := strconv.ParseInt(ttl, 10, 64)
 		if err != nil {
@@ -111,7 +102,7 @@ func (a *app) submit(username, password, ttl string, inputs []view.Input) {
 			a.fail("invalid_field", msg, "ttl")
 			return
 		}
-		req.TTL = &n
+		ttlSeconds = &n
 	}
 	grants, err := view.BuildGrants(inputs)
 	if err != nil {
@@ -123,9 +114,7 @@ func (a *app) submit(username, password, ttl string, inputs []view.Input) {
 		a.fail("invalid_field", err.Error(), field)
 		return
 	}
-	req.Grants = grants
-	body, _ := json.Marshal(req) // strings and raw JSON always marshal
-	a.signIn(body)
+	a.signIn(view.SignInBody(username, password, ttlSeconds, grants))
 }
 
 // verify asks the server to check the pasted token's signature: the API
@@ -136,29 +125,25 @@ func (a *app) verify() {
 		return
 	}
 	setText(a.ui.verifyResult, "checking…")
-	body, _ := json.Marshal(map[string]string{"token": t.Raw})
-	a.request("/token/verify", body, func(r response) {
+	a.request("/token/verify", view.VerifyBody(t.Raw), func(r response) {
 		if a.ui.inspected != t {
 			return // another token was pasted meanwhile
 		}
-		var ans struct {
-			Valid  bool   `json:"valid"`
-			Reason string `json:"reason"`
-		}
-		if r.err != nil || r.status != 200 || json.Unmarshal(r.body, &ans) != nil {
+		valid, reason, ok := view.VerifyAnswer(r.body)
+		if r.err != nil || r.status != 200 || !ok {
 			_, msg, _ := errorOf(r)
 			setText(a.ui.verifyResult, "could not check: "+msg)
 			return
 		}
 		text := "signature valid"
-		if !ans.Valid {
+		if !valid {
 			text = "not valid here"
 		}
-		if ans.Reason != "" {
-			text += ": " + ans.Reason
+		if reason != "" {
+			text += ": " + reason
 		}
 		setText(a.ui.verifyResult, text)
-		setAttr(a.ui.verifyResult, "data-valid", strconv.FormatBool(ans.Valid))
+		setAttr(a.ui.verifyResult, "data-valid", strconv.FormatBool(valid))
 	})
 }
 
