@@ -190,7 +190,7 @@ func TestMintRejects(t *testing.T) {
 		{"voice app not hex", "susan", token.Grants{Voice: &token.VoiceGrant{Outgoing: &token.VoiceOutgoing{ApplicationSID: "AP" + strings.Repeat("z", 32)}}}, time.Hour, "grants.voice.outgoing.application_sid"},
 		{"voice params without app", "susan", token.Grants{Voice: &token.VoiceGrant{Outgoing: &token.VoiceOutgoing{Params: map[string]any{"a": 1}}}}, time.Hour, "grants.voice.outgoing.params"},
 		{"workspace is a worker", "susan", token.Grants{TaskRouter: &token.TaskRouterGrant{WorkspaceSID: "WK" + strings.Repeat("2", 32)}}, time.Hour, "grants.task_router.workspace_sid"},
-		{"unknown grant key", "susan", token.Grants{Video: &token.VideoGrant{}, Unknown: map[string]json.RawMessage{"fax": []byte(`{}`)}}, time.Hour, "grants.fax"},
+		{"unknown grant key", "susan", token.Grants{Video: &token.VideoGrant{}, Unknown: map[string][]byte{"fax": []byte(`{}`)}}, time.Hour, "grants.fax"},
 	}
 	m := mustMinter(t, creds())
 	for _, tt := range tests {

@@ -1,100 +1,142 @@
 package token
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 )
 
 // encoding/json matches object keys to struct fields case-insensitively, so
 // {"EXP": 1} would fill Claims.Exp and {"video": {"Room": "x"}} would pass
 // a strict parse. Twilio's services read keys exactly as spelled; a key they
-// would ignore must be ignored (or reported) here too. exactKeys runs before
-// every struct decode in this package to keep that promise.
+// would ignore must be ignored (or reported) here too.
+//
+// The package decodes by hand, without reflection, so that the page's
+// program links neither encoding/json nor reflect. It keeps the behaviour
+// the package had when it filtered keys and then called json.Unmarshal:
+// every object that describes a struct of this package is checked first,
+// and when a key in it (or in an object nested in it) is not exactly a
+// field's name, the object is read as that filtering left it: without the
+// unknown keys, duplicates reduced to the last, members in key order.
+// Otherwise it is read as written, in document order, duplicates included,
+// and the values a later duplicate overrides were never checked, so they
+// are read as encoding/json reads them, keys matched case-insensitively.
+// fuzz_oracle_test.go holds the two implementations to each other.
 
-// exactKeys returns data with every object key that does not spell a JSON
-// field of t exactly removed, at every level where t describes a struct, and
-// one *FieldError (wrapping ErrUnknownField) per removed key, named from
-// path. Values that are not objects are returned unchanged so that
-// encoding/json reports their type. Types with their own UnmarshalJSON are
-// left to it.
-func exactKeys(data []byte, t reflect.Type, path string) ([]byte, []*FieldError) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
-		return data, nil
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
-		return data, nil
-	}
-	fields := jsonFields(t)
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var problems []*FieldError
-	changed := false
-	for _, k := range keys {
-		field := join(path, k)
-		ft, ok := fields[k]
-		if !ok {
-			problems = append(problems, &FieldError{Field: field, Problem: unknownFieldProblem(path, k, fields), Err: ErrUnknownField})
-			delete(obj, k)
-			changed = true
-			continue
-		}
-		sub, p := exactKeys(obj[k], ft, field)
-		problems = append(problems, p...)
-		if !bytes.Equal(sub, obj[k]) {
-			obj[k] = sub
-			changed = true
-		}
-	}
-	if !changed {
-		return data, problems
-	}
-	out, err := json.Marshal(obj)
-	if err != nil {
-		return data, problems
-	}
-	return out, problems
+// structInfo describes a struct this package decodes by hand: its Go name
+// (which encoding/json's type errors quote) and its JSON fields.
+type structInfo struct {
+	name   string
+	fields []fieldInfo // in declaration order
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-
-// jsonFields maps the JSON names of t's fields to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	fields := make(map[string]reflect.Type, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
-			continue
-		case "":
-			name = f.Name
-		}
-		fields[name] = f.Type
-	}
-	return fields
+// fieldInfo is one JSON field of a struct. sub describes the struct a
+// pointer field points to; nil for strings, numbers, maps and Grants.
+type fieldInfo struct {
+	name string
+	sub  *structInfo
 }
 
-func unknownFieldProblem(path, key string, fields map[string]reflect.Type) string {
-	names := make([]string, 0, len(fields))
-	for n := range fields {
-		names = append(names, n)
+// index returns the position of the field named key exactly, or -1.
+func (s *structInfo) index(key string) int {
+	for i, f := range s.fields {
+		if f.name == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// match returns the position of the field encoding/json fills from key:
+// the exactly named one, else the first whose name equals key under
+// Unicode case folding; -1 when there is none.
+func (s *structInfo) match(key string) int {
+	if i := s.index(key); i >= 0 {
+		return i
+	}
+	for i, f := range s.fields {
+		if strings.EqualFold(f.name, key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// sortedNames lists the fields' names in lexical order, for messages.
+func (s *structInfo) sortedNames() []string {
+	names := make([]string, len(s.fields))
+	for i, f := range s.fields {
+		names[i] = f.name
 	}
 	slices.Sort(names)
+	return names
+}
+
+// inexact reports whether v, an object read into the struct s describes,
+// holds a key that is not exactly one of its fields, at its own level or
+// in an object nested under a struct field (the last of duplicate keys
+// counting, as it is the one kept).
+func inexact(v jsonlite.Value, s *structInfo) bool {
+	if v.Kind != jsonlite.Object {
+		return false
+	}
+	for _, m := range v.Members {
+		if s.index(m.Key) < 0 {
+			return true
+		}
+	}
+	for _, f := range s.fields {
+		if f.sub == nil {
+			continue
+		}
+		if last, ok := v.Get(f.name); ok && inexact(last, f.sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastMembers returns the members of object v, one per key (the last), in
+// key order, as decoding into a map and sorting its keys gives them.
+func lastMembers(v jsonlite.Value) []jsonlite.Member {
+	sorted := slices.Clone(v.Members)
+	// Stable, so that the last of equal keys is the last in the document.
+	slices.SortStableFunc(sorted, func(a, b jsonlite.Member) int { return strings.Compare(a.Key, b.Key) })
+	out := sorted[:0]
+	for i, m := range sorted {
+		if i+1 < len(sorted) && sorted[i+1].Key == m.Key {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// unknownFields returns one *FieldError (wrapping ErrUnknownField) per key
+// of v that does not spell a field of s exactly, at every level where s
+// describes a struct, named from path, in key order, depth first.
+func unknownFields(v jsonlite.Value, s *structInfo, path string) []*FieldError {
+	if v.Kind != jsonlite.Object {
+		return nil
+	}
+	var problems []*FieldError
+	for _, m := range lastMembers(v) {
+		field := join(path, m.Key)
+		i := s.index(m.Key)
+		switch {
+		case i < 0:
+			problems = append(problems, &FieldError{Field: field, Problem: unknownFieldProblem(path, m.Key, s), Err: ErrUnknownField})
+		case s.fields[i].sub != nil:
+			problems = append(problems, unknownFields(m.Value, s.fields[i].sub, field)...)
+		}
+	}
+	return problems
+}
+
+func unknownFieldProblem(path, key string, s *structInfo) string {
+	names := s.sortedNames()
 	for _, n := range names {
 		if fold(n) == fold(key) {
 			return "is not a known field: keys are case-sensitive snake_case, write " + strconv.Quote(n)
@@ -129,22 +171,3 @@ func join(path, key string) string {
 	}
 	return path + "." + key
 }
-
-// unmarshalExact decodes data into v (a pointer) reading only exactly
-// spelled keys. Type errors name their field relative to v, as
-// encoding/json does, so that an enclosing decode can prefix its own path.
-func unmarshalExact(data []byte, v any) error {
-	data, _ = exactKeys(data, reflect.TypeOf(v).Elem(), "")
-	return json.Unmarshal(data, v)
-}
-
-// prefixField puts prefix in front of the field a json type error names.
-func prefixField(prefix string, err error) error {
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		typeErr.Field = join(prefix, typeErr.Field)
-	}
-	return err
-}
-
-func isNull(data []byte) bool { return string(bytes.TrimSpace(data)) == "null" }

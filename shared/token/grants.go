@@ -1,12 +1,11 @@
 package token
 
 import (
-	"encoding/json"
-	"errors"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 )
 
 // Grant keys as they appear in a token's "grants" object.
@@ -38,9 +37,10 @@ type Grants struct {
 	Player      map[string]any   `json:"player,omitempty"`
 	RTC         *RTCGrant        `json:"rtc,omitempty"`
 
-	// Unknown holds keys Twilio does not define. Decoding keeps them so that
-	// lint can report them; they are never minted.
-	Unknown map[string]json.RawMessage `json:"-"`
+	// Unknown holds keys Twilio does not define, each with its raw JSON
+	// value. Decoding keeps them so that lint can report them; they are
+	// never minted.
+	Unknown map[string][]byte `json:"-"`
 }
 
 // VideoGrant opens Programmable Video; Room limits it to one room.
@@ -94,83 +94,185 @@ type RTCGrant struct {
 	ConfigurationProfileSID string `json:"configuration_profile_sid,omitempty"`
 }
 
-// MarshalJSON follows Twilio's helper libraries: "incoming" appears only when
-// allowed, and "outgoing" (with its params) only with an application SID.
-func (v VoiceGrant) MarshalJSON() ([]byte, error) {
-	type plain VoiceGrant
-	p := plain(v)
-	if p.Incoming != nil && !p.Incoming.Allow {
-		p.Incoming = nil
+// The field tables of the grants, which the hand-written decoder reads
+// (see exact.go). Their names are the json tags above; table_test.go
+// checks both against each other.
+var (
+	grantsInfo = structInfo{"Grants", []fieldInfo{
+		{KeyIdentity, nil}, {KeyVideo, &videoInfo}, {KeyChat, &chatInfo}, {KeyIPMessaging, &chatInfo},
+		{KeySync, &syncInfo}, {KeyVoice, &voiceInfo}, {KeyTaskRouter, &taskRouterInfo}, {KeyPlayer, nil}, {KeyRTC, &rtcInfo},
+	}}
+	videoInfo = structInfo{"VideoGrant", []fieldInfo{{"room", nil}}}
+	chatInfo  = structInfo{"ChatGrant", []fieldInfo{
+		{"service_sid", nil}, {"endpoint_id", nil}, {"deployment_role_sid", nil}, {"push_credential_sid", nil},
+	}}
+	syncInfo  = structInfo{"SyncGrant", []fieldInfo{{"service_sid", nil}, {"endpoint_id", nil}}}
+	voiceInfo = structInfo{"VoiceGrant", []fieldInfo{
+		{"incoming", &incomingInfo}, {"outgoing", &outgoingInfo}, {"push_credential_sid", nil}, {"endpoint_id", nil},
+	}}
+	incomingInfo   = structInfo{"VoiceIncoming", []fieldInfo{{"allow", nil}}}
+	outgoingInfo   = structInfo{"VoiceOutgoing", []fieldInfo{{"application_sid", nil}, {"params", nil}}}
+	taskRouterInfo = structInfo{"TaskRouterGrant", []fieldInfo{{"workspace_sid", nil}, {"worker_sid", nil}, {"role", nil}}}
+	rtcInfo        = structInfo{"RTCGrant", []fieldInfo{{"configuration_profile_sid", nil}}}
+)
+
+func (g *Grants) slot(key string) any {
+	switch key {
+	case KeyIdentity:
+		return &g.Identity
+	case KeyVideo:
+		return refTo(&g.Video)
+	case KeyChat:
+		return refTo(&g.Chat)
+	case KeyIPMessaging:
+		return refTo(&g.IPMessaging)
+	case KeySync:
+		return refTo(&g.Sync)
+	case KeyVoice:
+		return refTo(&g.Voice)
+	case KeyTaskRouter:
+		return refTo(&g.TaskRouter)
+	case KeyPlayer:
+		return &g.Player
+	case KeyRTC:
+		return refTo(&g.RTC)
 	}
-	if p.Outgoing != nil && p.Outgoing.ApplicationSID == "" {
-		p.Outgoing = nil
+	return nil
+}
+
+func (v *VideoGrant) slot(key string) any {
+	if key == "room" {
+		return &v.Room
 	}
-	return json.Marshal(p)
+	return nil
+}
+
+func (c *ChatGrant) slot(key string) any {
+	switch key {
+	case "service_sid":
+		return &c.ServiceSID
+	case "endpoint_id":
+		return &c.EndpointID
+	case "deployment_role_sid":
+		return &c.DeploymentRoleSID
+	case "push_credential_sid":
+		return &c.PushCredentialSID
+	}
+	return nil
+}
+
+func (s *SyncGrant) slot(key string) any {
+	switch key {
+	case "service_sid":
+		return &s.ServiceSID
+	case "endpoint_id":
+		return &s.EndpointID
+	}
+	return nil
+}
+
+func (v *VoiceGrant) slot(key string) any {
+	switch key {
+	case "incoming":
+		return refTo(&v.Incoming)
+	case "outgoing":
+		return refTo(&v.Outgoing)
+	case "push_credential_sid":
+		return &v.PushCredentialSID
+	case "endpoint_id":
+		return &v.EndpointID
+	}
+	return nil
+}
+
+func (v *VoiceIncoming) slot(key string) any {
+	if key == "allow" {
+		return &v.Allow
+	}
+	return nil
+}
+
+func (v *VoiceOutgoing) slot(key string) any {
+	switch key {
+	case "application_sid":
+		return &v.ApplicationSID
+	case "params":
+		return &v.Params
+	}
+	return nil
+}
+
+func (t *TaskRouterGrant) slot(key string) any {
+	switch key {
+	case "workspace_sid":
+		return &t.WorkspaceSID
+	case "worker_sid":
+		return &t.WorkerSID
+	case "role":
+		return &t.Role
+	}
+	return nil
+}
+
+func (r *RTCGrant) slot(key string) any {
+	if key == "configuration_profile_sid" {
+		return &r.ConfigurationProfileSID
+	}
+	return nil
 }
 
 // UnmarshalJSON decodes the known grants, reading keys exactly as spelled,
 // and keeps unknown keys in Unknown. A type error names the grant's field
-// ("video.room"), which encoding/json prefixes with the enclosing path.
+// ("video.room"), as encoding/json's did.
 func (g *Grants) UnmarshalJSON(data []byte) error {
 	if isNull(data) {
 		return nil
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil {
+	v, err := jsonlite.Parse(data)
+	if err != nil {
 		return err
 	}
+	return g.decode(v, false)
+}
+
+// decode reads the grants object v, key by key in key order, stopping at
+// the first grant with a type error. compact says whether to keep the raw
+// JSON of unknown keys compacted, as it was when the enclosing claims
+// object had been rewritten (see exact.go).
+func (g *Grants) decode(v jsonlite.Value, compact bool) error {
+	if v.Kind != jsonlite.Object {
+		// The type encoding/json named when grants were first read into a
+		// map of raw values.
+		return &typeError{Value: valueName(v), Type: "map[string]json.RawMessage", want: "an object"}
+	}
 	var ng Grants
-	for _, key := range sortedKeys(all) {
-		raw := all[key]
-		target := ng.field(key)
-		if target == nil {
+	for _, m := range lastMembers(v) {
+		if grantsInfo.index(m.Key) < 0 {
 			if ng.Unknown == nil {
-				ng.Unknown = make(map[string]json.RawMessage)
+				ng.Unknown = make(map[string][]byte)
 			}
-			ng.Unknown[key] = raw
+			raw := append([]byte(nil), m.Value.Raw...)
+			if compact {
+				raw, _ = jsonlite.AppendAny(nil, m.Value)
+			}
+			ng.Unknown[m.Key] = raw
 			continue
 		}
-		if err := unmarshalExact(raw, target); err != nil {
-			return prefixField(key, err)
+		if err := ng.decodeGrant(m.Key, m.Value); err != nil {
+			err.Field = join(m.Key, err.Field)
+			return err
 		}
 	}
 	*g = ng
 	return nil
 }
 
-// field returns a pointer to the field that holds grant key, or nil when
-// Twilio defines no such key.
-func (g *Grants) field(key string) any {
-	switch key {
-	case KeyIdentity:
-		return &g.Identity
-	case KeyVideo:
-		return &g.Video
-	case KeyChat:
-		return &g.Chat
-	case KeyIPMessaging:
-		return &g.IPMessaging
-	case KeySync:
-		return &g.Sync
-	case KeyVoice:
-		return &g.Voice
-	case KeyTaskRouter:
-		return &g.TaskRouter
-	case KeyPlayer:
-		return &g.Player
-	case KeyRTC:
-		return &g.RTC
-	}
-	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+// decodeGrant reads v into the grant key names, which Twilio defines. A
+// type error names its field relative to the grant.
+func (g *Grants) decodeGrant(key string, v jsonlite.Value) *typeError {
+	var d decoder
+	d.value(g.slot(key), grantsInfo.fields[grantsInfo.index(key)].sub, v, true, false)
+	return d.err
 }
 
 // Keys returns the keys of the grants present, in GrantKeys order, followed
@@ -214,29 +316,31 @@ func ParseGrantsStrict(data []byte) (Grants, error) {
 // problems in key order, then Validate's. The grants it returns hold what
 // could be decoded; a grant whose value had the wrong type is left out.
 func CheckGrants(data []byte) (Grants, []*FieldError) {
-	var g Grants
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil || all == nil {
-		return Grants{}, []*FieldError{{Field: "grants", Problem: `must be a JSON object of grants, e.g. {"identity": "alice", "video": {"room": "My Room"}}, got ` + describeJSON(data), Err: ErrWrongType}}
+	v, err := jsonlite.Parse(data)
+	if err != nil || v.Kind != jsonlite.Object {
+		return Grants{}, []*FieldError{{Field: "grants", Problem: `must be a JSON object of grants, e.g. {"identity": "alice", "video": {"room": "My Room"}}, got ` + describeJSON(v, err), Err: ErrWrongType}}
 	}
+	var g Grants
 	var problems []*FieldError
-	for _, key := range sortedKeys(all) {
-		raw := all[key]
-		field := "grants." + key
-		target := g.field(key)
-		if target == nil {
-			problems = append(problems, &FieldError{Field: field, Problem: unknownGrantProblem(key), Err: ErrUnknownField})
+	for _, m := range lastMembers(v) {
+		field := "grants." + m.Key
+		i := grantsInfo.index(m.Key)
+		if i < 0 {
+			problems = append(problems, &FieldError{Field: field, Problem: unknownGrantProblem(m.Key), Err: ErrUnknownField})
 			continue
 		}
-		if isNull(raw) {
-			problems = append(problems, &FieldError{Field: field, Problem: "must be " + kindOfTarget(target) + ", not null: leave the key out instead", Err: ErrWrongType})
+		sub := grantsInfo.fields[i].sub
+		if m.Value.Kind == jsonlite.Null {
+			_, want := expected(g.slot(m.Key), sub)
+			problems = append(problems, &FieldError{Field: field, Problem: "must be " + want + ", not null: leave the key out instead", Err: ErrWrongType})
 			continue
 		}
-		filtered, unknown := exactKeys(raw, reflect.TypeOf(target).Elem(), field)
-		problems = append(problems, unknown...)
-		if err := json.Unmarshal(filtered, target); err != nil {
-			problems = append(problems, fieldErrorFrom(field, err))
-			reflect.ValueOf(target).Elem().SetZero()
+		if sub != nil {
+			problems = append(problems, unknownFields(m.Value, sub, field)...)
+		}
+		if e := g.decodeGrant(m.Key, m.Value); e != nil {
+			problems = append(problems, &FieldError{Field: join(field, e.Field), Problem: e.problem(), Err: ErrWrongType})
+			zero(g.slot(m.Key))
 		}
 	}
 	return g, append(problems, g.problems()...)
@@ -263,70 +367,46 @@ var grantAliases = map[string]string{
 	"rtc": KeyRTC,
 }
 
-func kindOfTarget(target any) string {
-	t := reflect.TypeOf(target).Elem()
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return jsonKind(t.Kind().String())
-}
-
-// describeJSON names the kind of a JSON value for an error message.
-func describeJSON(data []byte) string {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+// describeJSON names the kind of a JSON value for an error message; err
+// is the error parsing it gave. A number beyond float64 counts as invalid,
+// as it did when encoding/json decoded the value into an any.
+func describeJSON(v jsonlite.Value, err error) string {
+	if err != nil || !fitsFloat64(v) {
 		return "text that is not valid JSON"
 	}
-	switch v.(type) {
-	case nil:
+	switch v.Kind {
+	case jsonlite.Null:
 		return "null"
-	case bool:
+	case jsonlite.Bool:
 		return "a boolean"
-	case float64:
+	case jsonlite.Number:
 		return "a number"
-	case string:
+	case jsonlite.String:
 		return "a string"
-	case []any:
+	case jsonlite.Array:
 		return "an array"
 	}
 	return "an object"
 }
 
-// fieldErrorFrom turns an encoding/json error into a FieldError that names the
-// nested field in Twilio's terms.
-func fieldErrorFrom(field string, err error) *FieldError {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		return &FieldError{Field: join(field, typeErr.Field), Problem: typeProblem(typeErr), Err: ErrWrongType}
-	case errors.As(err, &syntaxErr):
-		return &FieldError{Field: field, Problem: "is not valid JSON", Err: ErrWrongType}
+// fitsFloat64 reports whether every number in v fits a float64.
+func fitsFloat64(v jsonlite.Value) bool {
+	switch v.Kind {
+	case jsonlite.Number:
+		_, ok := v.Float64()
+		return ok
+	case jsonlite.Array:
+		for _, it := range v.Items {
+			if !fitsFloat64(it) {
+				return false
+			}
+		}
+	case jsonlite.Object:
+		for _, m := range v.Members {
+			if !fitsFloat64(m.Value) {
+				return false
+			}
+		}
 	}
-	return &FieldError{Field: field, Problem: err.Error(), Err: ErrWrongType}
-}
-
-// typeProblem says what a json type error's field must be and what it was:
-// "must be a string, not number", "must be a whole number, not 1.5".
-func typeProblem(e *json.UnmarshalTypeError) string {
-	got, _ := strings.CutPrefix(e.Value, "number ")
-	return "must be " + jsonKind(e.Type.Kind().String()) + ", not " + got
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "map", "struct", "ptr":
-		return "an object"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
-		return "a whole number"
-	case "float32", "float64":
-		return "a number"
-	case "slice", "array":
-		return "an array"
-	}
-	return "a " + goKind
+	return true
 }

@@ -8,11 +8,12 @@ package token
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 )
 
 // Header values every Twilio Access Token carries.
@@ -177,20 +178,64 @@ func decodeSegment(s string) ([]byte, error) {
 
 // decodeObject decodes one JSON object into v, with errors that name the
 // field at fault.
-func decodeObject(data []byte, v any) error {
-	trimmed := strings.TrimSpace(string(data))
-	if !json.Valid(data) {
+func decodeObject(data []byte, v interface{ decode(jsonlite.Value) error }) error {
+	value, err := jsonlite.Parse(data)
+	if err != nil {
 		return errors.New("not valid JSON")
 	}
-	if !strings.HasPrefix(trimmed, "{") {
+	if value.Kind != jsonlite.Object {
 		return errors.New("not a JSON object")
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
+	if err := v.decode(value); err != nil {
+		var typeErr *typeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return errors.New(strconv.Quote(typeErr.Field) + " " + typeProblem(typeErr))
+			return errors.New(strconv.Quote(typeErr.Field) + " " + typeErr.problem())
 		}
 		return errors.New("not decodable: " + err.Error())
+	}
+	return nil
+}
+
+// The field tables of the header and the claims (see exact.go). They are
+// named plain after the type that encoding/json once decoded them into, as
+// its messages, which the decoder reproduces, name it.
+var (
+	headerInfo = structInfo{"plain", []fieldInfo{{"typ", nil}, {"alg", nil}, {"cty", nil}, {"twr", nil}}}
+	claimsInfo = structInfo{"plain", []fieldInfo{
+		{"jti", nil}, {"grants", nil}, {"iss", nil}, {"exp", nil}, {"nbf", nil}, {"iat", nil}, {"sub", nil},
+	}}
+)
+
+func (h *Header) slot(key string) any {
+	switch key {
+	case "typ":
+		return &h.Typ
+	case "alg":
+		return &h.Alg
+	case "cty":
+		return &h.Cty
+	case "twr":
+		return &h.Twr
+	}
+	return nil
+}
+
+func (c *Claims) slot(key string) any {
+	switch key {
+	case "jti":
+		return &c.JTI
+	case "grants":
+		return &c.Grants
+	case "iss":
+		return &c.Iss
+	case "exp":
+		return &c.Exp
+	case "nbf":
+		return &c.Nbf
+	case "iat":
+		return &c.Iat
+	case "sub":
+		return &c.Sub
 	}
 	return nil
 }
@@ -200,12 +245,19 @@ func (h *Header) UnmarshalJSON(data []byte) error {
 	if isNull(data) {
 		return nil
 	}
-	type plain Header
-	var p plain
-	if err := unmarshalExact(data, &p); err != nil {
+	v, err := jsonlite.Parse(data)
+	if err != nil {
 		return err
 	}
-	*h = Header(p)
+	return h.decode(v)
+}
+
+func (h *Header) decode(v jsonlite.Value) error {
+	var p Header
+	if err := decodePlain(&p, &headerInfo, v); err != nil {
+		return err
+	}
+	*h = p
 	return nil
 }
 
@@ -215,12 +267,19 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 	if isNull(data) {
 		return nil
 	}
-	type plain Claims
-	var p plain
-	if err := unmarshalExact(data, &p); err != nil {
+	v, err := jsonlite.Parse(data)
+	if err != nil {
 		return err
 	}
-	*c = Claims(p)
+	return c.decode(v)
+}
+
+func (c *Claims) decode(v jsonlite.Value) error {
+	var p Claims
+	if err := decodePlain(&p, &claimsInfo, v); err != nil {
+		return err
+	}
+	*c = p
 	return nil
 }
 
