@@ -61,6 +61,7 @@ fmt: ## gofmt every Go file in place
 FUZZTIME     ?= 20s
 FUZZ_TARGETS := ./shared/jsonlite:FuzzParse ./shared/jsonlite:FuzzAppendString \
                 ./shared/token:FuzzDecode ./shared/token:FuzzRoundTrip ./shared/token:FuzzParseGrantsStrict \
+                ./shared/token:FuzzDecodeAgrees ./shared/token:FuzzMarshalAgrees \
                 ./shared/lint:FuzzCheck ./shared/protocol:FuzzDecodeMessage \
                 ./server/api:FuzzTokenRequest ./server/api:FuzzVerifyRequest ./server/hub:FuzzHandleFrame
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
