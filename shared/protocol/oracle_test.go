@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -191,5 +192,28 @@ func checkDecodeAgrees(tb testing.TB, data []byte) {
 	}
 	if err == nil && !bytes.Equal(protocol.Encode(got), oracleEncode(got)) {
 		tb.Fatalf("Encode(%+v) = %s, want %s", got, protocol.Encode(got), oracleEncode(got))
+	}
+}
+
+// TestDecodeDeepNesting holds Decode to encoding/json at its nesting limit
+// of 10000 levels: at the limit a value cut short is "unexpected EOF", one
+// level deeper is a syntax error.
+func TestDecodeDeepNesting(t *testing.T) {
+	if runtime.GOOS == "js" {
+		// jsonlite.Parse recurses once per level, and under js/wasm the JS
+		// engine's native stack bounds that recursion, not Go's growable
+		// one: Node's default stack overflows at a few thousand levels.
+		t.Skip("deep recursion overflows the JS engine's stack")
+	}
+	deep := strings.Repeat("[", 9999) + strings.Repeat("]", 9999)
+	for _, s := range []string{
+		strings.Repeat("[", 10000),
+		strings.Repeat("[", 10001),
+		`{"id":` + strings.Repeat("[", 10001),
+		`{"type":"ping","id":` + deep + `}`,
+		`{"type":"ping","x":` + deep + `}`,
+		`{"type":"ping"}` + deep,
+	} {
+		checkDecodeAgrees(t, []byte(s))
 	}
 }
