@@ -63,6 +63,7 @@ FUZZ_TARGETS := ./shared/jsonlite:FuzzParse ./shared/jsonlite:FuzzAppendString \
                 ./shared/token:FuzzDecode ./shared/token:FuzzRoundTrip ./shared/token:FuzzParseGrantsStrict \
                 ./shared/token:FuzzDecodeAgrees ./shared/token:FuzzMarshalAgrees \
                 ./shared/lint:FuzzCheck ./shared/protocol:FuzzDecodeMessage \
+                ./shared/protocol:FuzzDecodeOracle ./shared/protocol:FuzzEncodeOracle \
                 ./server/api:FuzzTokenRequest ./server/api:FuzzVerifyRequest ./server/hub:FuzzHandleFrame
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@set -e; for t in $(FUZZ_TARGETS); do \
