@@ -1,15 +1,13 @@
 package lint
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -31,15 +29,14 @@ type times struct {
 func (c *checker) checkPayload(data []byte) {
 	p := object(data)
 	if p == nil {
-		c.add(CodeNotAJWT, SeverityError, "payload", "the payload is %s, not a JSON object of claims: mint the token with a Twilio helper library", describe(data))
+		c.add(CodeNotAJWT, SeverityError, "payload", "the payload is "+describe(data)+", not a JSON object of claims: mint the token with a Twilio helper library")
 		return
 	}
 	iss := c.checkIssuer(p)
 	c.checkSubject(p, iss)
 	t := c.checkTimes(p)
 	jtiTime := c.checkJTI(p, iss)
-	grants := object(p["grants"])
-	_, voice := grants["voice"]
+	_, voice := p["grants"].Map()["voice"]
 	c.checkTTL(t, jtiTime, voice)
 	c.checkGrants(p)
 	c.checkOtherClaims(p)
@@ -47,22 +44,21 @@ func (c *checker) checkPayload(data []byte) {
 
 // stringClaim reads a claim that must be a string, reporting it missing or
 // of the wrong type with code and sev.
-func (c *checker) stringClaim(p map[string]json.RawMessage, key string, code int, sev Severity, missing string) (string, bool) {
-	raw, ok := p[key]
+func (c *checker) stringClaim(p map[string]jsonlite.Value, key string, code int, sev Severity, missing string) (string, bool) {
+	v, ok := p[key]
 	if !ok {
-		c.add(code, sev, key, "%s", missing)
+		c.add(code, sev, key, missing)
 		return "", false
 	}
-	var s string
-	if kindOf(raw) != "a string" || json.Unmarshal(raw, &s) != nil {
-		c.add(code, sev, key, "must be a string, not %s", kindOf(raw))
+	if v.Kind != jsonlite.String {
+		c.add(code, sev, key, "must be a string, not "+kindOf(v))
 		return "", false
 	}
-	return s, true
+	return v.Str, true
 }
 
 // checkIssuer returns iss when it is a string.
-func (c *checker) checkIssuer(p map[string]json.RawMessage) string {
+func (c *checker) checkIssuer(p map[string]jsonlite.Value) string {
 	iss, ok := c.stringClaim(p, "iss", CodeBadIssuer, SeverityError,
 		"the token has no iss: set it to the SID of the API key (SK…) whose secret signs the token")
 	if !ok {
@@ -73,12 +69,12 @@ func (c *checker) checkIssuer(p map[string]json.RawMessage) string {
 	case token.ValidSID(token.PrefixAccount, iss):
 		c.add(CodeBadIssuer, SeverityError, "iss", "is an Account SID: Access Tokens are issued by an API key; create one in the Twilio Console, put its SID (SK…) in iss and sign with its secret (the Account SID goes in sub)")
 	default:
-		c.add(CodeBadIssuer, SeverityError, "iss", "%s: it is the SID of the API key that signs the token", sidProblem(token.PrefixAPIKey, iss))
+		c.add(CodeBadIssuer, SeverityError, "iss", sidProblem(token.PrefixAPIKey, iss)+": it is the SID of the API key that signs the token")
 	}
 	return iss
 }
 
-func (c *checker) checkSubject(p map[string]json.RawMessage, iss string) {
+func (c *checker) checkSubject(p map[string]jsonlite.Value, iss string) {
 	sub, ok := c.stringClaim(p, "sub", CodeBadIssuer, SeverityError,
 		"the token has no sub: set it to your Account SID (AC…)")
 	if !ok {
@@ -91,7 +87,7 @@ func (c *checker) checkSubject(p map[string]json.RawMessage, iss string) {
 	case token.ValidSID(token.PrefixAPIKey, sub):
 		c.add(CodeBadIssuer, SeverityError, "sub", "is an API key SID: sub is the Account SID (AC…) the API key belongs to")
 	default:
-		c.add(CodeBadIssuer, SeverityError, "sub", "%s: it is the SID of the account the token is for", sidProblem(token.PrefixAccount, sub))
+		c.add(CodeBadIssuer, SeverityError, "sub", sidProblem(token.PrefixAccount, sub)+": it is the SID of the account the token is for")
 	}
 }
 
@@ -106,7 +102,7 @@ func sidProblem(prefix, s string) string {
 
 // checkJTI checks jti against the "{iss}-{unix seconds}" every Twilio
 // library writes, and returns the time it carries (0 if none).
-func (c *checker) checkJTI(p map[string]json.RawMessage, iss string) int64 {
+func (c *checker) checkJTI(p map[string]jsonlite.Value, iss string) int64 {
 	jti, ok := c.stringClaim(p, "jti", CodeInvalidToken, SeverityWarning,
 		`the token has no jti: Twilio's libraries set it to "{API key SID}-{unix seconds}" so that each token is unique; set it the same way`)
 	if !ok {
@@ -114,15 +110,15 @@ func (c *checker) checkJTI(p map[string]json.RawMessage, iss string) int64 {
 	}
 	sec, hasTime := token.Claims{JTI: jti}.JTITime()
 	if !hasTime {
-		c.add(CodeInvalidToken, SeverityWarning, "jti", `is %s: Twilio's libraries write "{API key SID}-{unix seconds}"%s; use that form so each token is unique and its signing time can be read`, quote(jti), c.example(iss))
+		c.add(CodeInvalidToken, SeverityWarning, "jti", "is "+quote(jti)+`: Twilio's libraries write "{API key SID}-{unix seconds}"`+c.example(iss)+"; use that form so each token is unique and its signing time can be read")
 		return 0
 	}
 	prefix := jti[:strings.LastIndexByte(jti, '-')]
 	switch {
 	case iss != "" && prefix != iss:
-		c.add(CodeInvalidToken, SeverityWarning, "jti", `is %s and does not start with iss: Twilio's libraries write "{iss}-{unix seconds}"%s`, quote(jti), c.example(iss))
+		c.add(CodeInvalidToken, SeverityWarning, "jti", "is "+quote(jti)+` and does not start with iss: Twilio's libraries write "{iss}-{unix seconds}"`+c.example(iss))
 	case iss == "" && !token.ValidSID(token.PrefixAPIKey, prefix):
-		c.add(CodeInvalidToken, SeverityWarning, "jti", `is %s: Twilio's libraries write "{API key SID}-{unix seconds}"`, quote(jti))
+		c.add(CodeInvalidToken, SeverityWarning, "jti", "is "+quote(jti)+`: Twilio's libraries write "{API key SID}-{unix seconds}"`)
 	}
 	return sec
 }
@@ -137,32 +133,32 @@ func (c *checker) example(iss string) string {
 
 // checkTimes reads exp, nbf and iat and reports an expired or not yet
 // valid token.
-func (c *checker) checkTimes(p map[string]json.RawMessage) times {
+func (c *checker) checkTimes(p map[string]jsonlite.Value) times {
 	var t times
 	now := c.now.Unix()
-	if raw, ok := p["exp"]; !ok {
+	if v, ok := p["exp"]; !ok {
 		c.add(CodeExpired, SeverityError, "exp", "the token has no exp: Twilio refuses tokens without an expiry; set exp to the signing time plus the ttl (at most 86400 s)")
-	} else if n, problem := numeric(raw); problem != "" {
-		c.add(CodeExpired, SeverityError, "exp", "%s: set exp to the signing time plus the ttl", problem)
+	} else if n, problem := numeric(v); problem != "" {
+		c.add(CodeExpired, SeverityError, "exp", problem+": set exp to the signing time plus the ttl")
 	} else if n <= 0 {
-		c.add(CodeExpired, SeverityError, "exp", "is %d: it must be a unix time in seconds, the signing time plus the ttl", n)
+		c.add(CodeExpired, SeverityError, "exp", "is "+itoa(n)+": it must be a unix time in seconds, the signing time plus the ttl")
 	} else {
 		t.exp, t.hasExp = n, true
 	}
-	if raw, ok := p["nbf"]; ok {
-		if n, problem := numeric(raw); problem != "" {
-			c.add(CodeNotYetValid, SeverityError, "nbf", "%s: set nbf to the signing time, or leave it out", problem)
+	if v, ok := p["nbf"]; ok {
+		if n, problem := numeric(v); problem != "" {
+			c.add(CodeNotYetValid, SeverityError, "nbf", problem+": set nbf to the signing time, or leave it out")
 		} else if n <= 0 {
-			c.add(CodeNotYetValid, SeverityError, "nbf", "is %d: it must be a unix time in seconds, the signing time, or be left out", n)
+			c.add(CodeNotYetValid, SeverityError, "nbf", "is "+itoa(n)+": it must be a unix time in seconds, the signing time, or be left out")
 		} else {
 			t.nbf, t.hasNbf = n, true
 		}
 	}
-	if raw, ok := p["iat"]; ok {
-		if n, problem := numeric(raw); problem != "" {
-			c.add(CodeInvalidToken, SeverityWarning, "iat", "%s: set iat to the signing time, or leave it out", problem)
+	if v, ok := p["iat"]; ok {
+		if n, problem := numeric(v); problem != "" {
+			c.add(CodeInvalidToken, SeverityWarning, "iat", problem+": set iat to the signing time, or leave it out")
 		} else if n <= 0 {
-			c.add(CodeInvalidToken, SeverityWarning, "iat", "is %d: it must be a unix time in seconds, the signing time, or be left out", n)
+			c.add(CodeInvalidToken, SeverityWarning, "iat", "is "+itoa(n)+": it must be a unix time in seconds, the signing time, or be left out")
 		} else {
 			t.iat, t.hasIat = n, true
 		}
@@ -171,15 +167,15 @@ func (c *checker) checkTimes(p map[string]json.RawMessage) times {
 	switch {
 	case t.hasExp && t.exp > msThreshold:
 		t.expMillis = true
-		c.add(CodeExpired, SeverityError, "exp", "is %d, a time in milliseconds (%s): JWT times are unix seconds; divide by 1000", t.exp, when(t.exp/1000))
+		c.add(CodeExpired, SeverityError, "exp", "is "+itoa(t.exp)+", a time in milliseconds ("+when(t.exp/1000)+"): JWT times are unix seconds; divide by 1000")
 	case t.hasExp && !c.now.Before(time.Unix(t.exp, 0)):
-		c.add(CodeExpired, SeverityError, "exp", "the token expired %s ago (at %s): mint a new one, and renew tokens before they expire", human(now-t.exp), when(t.exp))
+		c.add(CodeExpired, SeverityError, "exp", "the token expired "+human(now-t.exp)+" ago (at "+when(t.exp)+"): mint a new one, and renew tokens before they expire")
 	}
 	if t.hasNbf && c.now.Before(time.Unix(t.nbf, 0)) {
 		if t.nbf > msThreshold {
-			c.add(CodeNotYetValid, SeverityError, "nbf", "is %d, a time in milliseconds: JWT times are unix seconds; divide by 1000", t.nbf)
+			c.add(CodeNotYetValid, SeverityError, "nbf", "is "+itoa(t.nbf)+", a time in milliseconds: JWT times are unix seconds; divide by 1000")
 		} else {
-			c.add(CodeNotYetValid, SeverityError, "nbf", "the token is not valid for another %s (nbf is %s): the minting server's clock is ahead of this one; sync it (NTP) and set nbf to the signing time", human(t.nbf-now), when(t.nbf))
+			c.add(CodeNotYetValid, SeverityError, "nbf", "the token is not valid for another "+human(t.nbf-now)+" (nbf is "+when(t.nbf)+"): the minting server's clock is ahead of this one; sync it (NTP) and set nbf to the signing time")
 		}
 	}
 	return t
@@ -201,32 +197,34 @@ func (c *checker) checkTTL(t times, jtiTime int64, voice bool) {
 		issued, source = jtiTime, "the time in jti"
 	}
 	if source != "" && t.exp <= issued {
-		c.add(CodeExpired, SeverityError, "exp", "exp (%s) is not after %s (%s): the token is never valid; set exp to the signing time plus the ttl", when(t.exp), source, when(issued))
+		c.add(CodeExpired, SeverityError, "exp", "exp ("+when(t.exp)+") is not after "+source+" ("+when(issued)+"): the token is never valid; set exp to the signing time plus the ttl")
 		return
 	}
 	// With a known issue time the ttl is exact; without one, what is left
 	// from now is the best Twilio can check.
 	life := t.exp - c.now.Unix()
-	desc := fmt.Sprintf("exp is %s from now", human(life))
+	desc := "exp is " + human(life) + " from now"
 	if source != "" {
 		life = t.exp - issued
-		desc = fmt.Sprintf("the token lives %s (ttl %d s, from %s to exp)", human(life), life, source)
+		desc = "the token lives " + human(life) + " (ttl " + itoa(life) + " s, from " + source + " to exp)"
 	}
 	if life > token.MaxTTL {
-		c.add(CodeTTLTooLong, SeverityError, "exp", "%s: Twilio allows at most %d s (24h); mint with a ttl of %d s or less", desc, token.MaxTTL, token.MaxTTL)
+		max := itoa(token.MaxTTL)
+		c.add(CodeTTLTooLong, SeverityError, "exp", desc+": Twilio allows at most "+max+" s (24h); mint with a ttl of "+max+" s or less")
 	}
 	if voice && life > token.MaxTTL-1 {
-		c.add(CodeVoiceTTLTooLong, SeverityError, "exp", "%s and the token has a voice grant: the Voice SDK refuses tokens valid for more than %d s; mint voice tokens with a ttl of %d s or less", desc, token.MaxTTL-1, token.MaxTTL-1)
+		max := itoa(token.MaxTTL - 1)
+		c.add(CodeVoiceTTLTooLong, SeverityError, "exp", desc+" and the token has a voice grant: the Voice SDK refuses tokens valid for more than "+max+" s; mint voice tokens with a ttl of "+max+" s or less")
 	}
 }
 
 // checkOtherClaims reports claims Twilio's libraries never write.
-func (c *checker) checkOtherClaims(p map[string]json.RawMessage) {
+func (c *checker) checkOtherClaims(p map[string]jsonlite.Value) {
 	for _, key := range sortedKeys(p) {
 		switch {
 		case slices.Contains(knownClaims, key):
 		case key == "identity":
-			if _, ok := object(p["grants"])[token.KeyIdentity]; ok {
+			if _, ok := p["grants"].Map()[token.KeyIdentity]; ok {
 				c.add(CodeBadGrants, SeverityWarning, "identity", "is a top-level claim: Twilio ignores it and reads grants.identity; remove it")
 			} else {
 				c.add(CodeBadGrants, SeverityWarning, "identity", "is a top-level claim: Twilio reads the identity from grants.identity only, so this token has none; move it into grants")
@@ -235,7 +233,7 @@ func (c *checker) checkOtherClaims(p map[string]json.RawMessage) {
 			c.add(CodeInvalidToken, SeverityWarning, "scope", "this claim belongs to Capability Tokens (Twilio Client 1.x, TaskRouter), which are not Access Tokens: mint an Access Token with a grant instead")
 		default:
 			if k, ok := caseVariant(key, knownClaims...); ok {
-				c.add(CodeInvalidToken, SeverityWarning, key, "claim names are case-sensitive: Twilio ignores %s; write %q", quote(key), k)
+				c.add(CodeInvalidToken, SeverityWarning, key, "claim names are case-sensitive: Twilio ignores "+quote(key)+"; write "+strconv.Quote(k))
 				continue
 			}
 			c.add(CodeInvalidToken, SeverityInfo, key, "Twilio's libraries do not write this claim; Twilio ignores it")
@@ -272,6 +270,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
+
+// itoa formats n for a message.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,12 +1,13 @@
 package lint
 
 import (
-	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -20,18 +21,18 @@ var identityProducts = []struct{ key, product string }{
 	{token.KeyVoice, "Voice"},
 }
 
-func (c *checker) checkGrants(p map[string]json.RawMessage) {
-	raw, ok := p["grants"]
+func (c *checker) checkGrants(p map[string]jsonlite.Value) {
+	v, ok := p["grants"]
 	if !ok {
 		c.add(CodeBadGrants, SeverityError, "grants", `the token has no grants claim: add one with the identity and the grant of the product it is for, e.g. {"identity": "alice", "video": {}}`)
 		return
 	}
-	gm := object(raw)
+	gm := v.Map()
 	if gm == nil {
-		c.add(CodeBadGrants, SeverityError, "grants", `must be a JSON object of grants, not %s, e.g. {"identity": "alice", "video": {}}`, kindOf(raw))
+		c.add(CodeBadGrants, SeverityError, "grants", "must be a JSON object of grants, not "+kindOf(v)+`, e.g. {"identity": "alice", "video": {}}`)
 		return
 	}
-	g, problems := token.CheckGrants(raw)
+	g, problems := token.CheckGrants(v.Raw)
 	id, idIsString := identity(gm)
 	for _, pr := range problems {
 		c.grantProblem(pr, id)
@@ -45,43 +46,39 @@ func (c *checker) checkGrants(p map[string]json.RawMessage) {
 		}
 	}
 	if known == 0 {
-		c.add(CodeBadGrants, SeverityWarning, "grants", "the token carries no grant, so it opens no Twilio product: add the grant of the product it is for (%s)", strings.Join(token.GrantKeys, ", "))
+		c.add(CodeBadGrants, SeverityWarning, "grants", "the token carries no grant, so it opens no Twilio product: add the grant of the product it is for ("+strings.Join(token.GrantKeys, ", ")+")")
 	}
 	c.checkGrantUse(g)
 }
 
 // identity returns grants.identity when it is a string.
-func identity(gm map[string]json.RawMessage) (string, bool) {
-	raw, ok := gm[token.KeyIdentity]
-	if !ok || kindOf(raw) != "a string" {
+func identity(gm map[string]jsonlite.Value) (string, bool) {
+	v, ok := gm[token.KeyIdentity]
+	if !ok || v.Kind != jsonlite.String {
 		return "", false
 	}
-	var id string
-	if json.Unmarshal(raw, &id) != nil {
-		return "", false
-	}
-	return id, true
+	return v.Str, true
 }
 
 // grantProblem turns one of token.CheckGrants' problems into a finding.
 func (c *checker) grantProblem(pr *token.FieldError, id string) {
 	switch {
 	case errors.Is(pr, token.ErrUnknownField):
-		c.add(CodeBadGrants, SeverityWarning, pr.Field, "%s; Twilio ignores it, so the token does not carry what it was meant to", pr.Problem)
+		c.add(CodeBadGrants, SeverityWarning, pr.Field, pr.Problem+"; Twilio ignores it, so the token does not carry what it was meant to")
 	case pr.Field == "grants.identity" && utf8.RuneCountInString(id) > token.MaxIdentityLen:
-		c.add(CodeIdentityTooLong, SeverityError, pr.Field, "is %d characters, over the %d Twilio allows: client connections fail; use a short, stable user id", utf8.RuneCountInString(id), token.MaxIdentityLen)
+		c.add(CodeIdentityTooLong, SeverityError, pr.Field, "is "+strconv.Itoa(utf8.RuneCountInString(id))+" characters, over the "+strconv.Itoa(token.MaxIdentityLen)+" Twilio allows: client connections fail; use a short, stable user id")
 	case errors.Is(pr, token.ErrOutOfRange) && strings.HasSuffix(pr.Field, ".endpoint_id"):
-		c.add(CodeEndpointIDTooLong, SeverityError, pr.Field, "%s: client connections fail with a too long endpoint_id; use a short \"app:identity:device\" id", pr.Problem)
+		c.add(CodeEndpointIDTooLong, SeverityError, pr.Field, pr.Problem+`: client connections fail with a too long endpoint_id; use a short "app:identity:device" id`)
 	case errors.Is(pr, token.ErrBadSID) && strings.HasSuffix(pr.Field, ".service_sid"):
-		c.add(CodeBadGrants, SeverityError, pr.Field, "%s: copy the service SID from the Twilio Console (Sync, Chat and Conversations services start with IS; ZS is a Serverless service)", pr.Problem)
+		c.add(CodeBadGrants, SeverityError, pr.Field, pr.Problem+": copy the service SID from the Twilio Console (Sync, Chat and Conversations services start with IS; ZS is a Serverless service)")
 	case errors.Is(pr, token.ErrBadSID):
-		c.add(CodeBadGrants, SeverityError, pr.Field, "%s: copy the SID from the Twilio Console", pr.Problem)
+		c.add(CodeBadGrants, SeverityError, pr.Field, pr.Problem+": copy the SID from the Twilio Console")
 	default:
-		c.add(CodeBadGrants, SeverityError, pr.Field, "%s", pr.Problem)
+		c.add(CodeBadGrants, SeverityError, pr.Field, pr.Problem)
 	}
 }
 
-func (c *checker) checkIdentity(gm map[string]json.RawMessage, id string, isString bool) {
+func (c *checker) checkIdentity(gm map[string]jsonlite.Value, id string, isString bool) {
 	_, present := gm[token.KeyIdentity]
 	if present && !isString {
 		return // CheckGrants reported the type
@@ -99,17 +96,17 @@ func (c *checker) checkIdentity(gm map[string]json.RawMessage, id string, isStri
 		}
 		switch {
 		case len(need) > 0:
-			c.add(CodeBadGrants, SeverityWarning, "grants.identity", "%s: %s need one to know who the client is; set grants.identity to a stable user id", what, list(need))
+			c.add(CodeBadGrants, SeverityWarning, "grants.identity", what+": "+list(need)+" need one to know who the client is; set grants.identity to a stable user id")
 		case len(gm) == 0 || len(gm) == 1 && present:
-			c.add(CodeBadGrants, SeverityWarning, "grants.identity", "%s: Video, Conversations, Sync and Voice need one to know who the client is; set grants.identity to a stable user id", what)
+			c.add(CodeBadGrants, SeverityWarning, "grants.identity", what+": Video, Conversations, Sync and Voice need one to know who the client is; set grants.identity to a stable user id")
 		}
 		return
 	}
 	if strings.TrimSpace(id) != id {
-		c.add(CodeBadGrants, SeverityWarning, "grants.identity", "is %s, with white space at an end: \"alice\" and \" alice\" are different clients to Twilio; trim it", quote(id))
+		c.add(CodeBadGrants, SeverityWarning, "grants.identity", "is "+quote(id)+`, with white space at an end: "alice" and " alice" are different clients to Twilio; trim it`)
 	}
 	if _, voice := gm[token.KeyVoice]; voice && !token.VoiceSafeIdentity(id) {
-		c.add(CodeBadGrants, SeverityWarning, "grants.identity", "is %s: with a voice grant the identity may hold only letters, digits and underscore, or calls to the client cannot be placed or received; map the user to such an id", quote(id))
+		c.add(CodeBadGrants, SeverityWarning, "grants.identity", "is "+quote(id)+": with a voice grant the identity may hold only letters, digits and underscore, or calls to the client cannot be placed or received; map the user to such an id")
 	}
 }
 

@@ -1,10 +1,11 @@
 package lint
 
 import (
-	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -49,7 +50,7 @@ func isHex(s string) bool {
 func (c *checker) checkHeader(data []byte) {
 	h := object(data)
 	if h == nil {
-		c.add(CodeNotAJWT, SeverityError, "header", "the header is %s, not a JSON object: Twilio expects {\"typ\":\"JWT\",\"alg\":\"HS256\",\"cty\":\"twilio-fpa;v=1\"}", describe(data))
+		c.add(CodeNotAJWT, SeverityError, "header", "the header is "+describe(data)+`, not a JSON object: Twilio expects {"typ":"JWT","alg":"HS256","cty":"twilio-fpa;v=1"}`)
 		return
 	}
 	c.requireHeader(h, "cty", token.ContentTypeFPA, "Twilio recognises an Access Token by it; every Twilio helper library sets it")
@@ -62,75 +63,75 @@ func (c *checker) checkHeader(data []byte) {
 			continue
 		}
 		if k, ok := caseVariant(key, "cty", "typ", "alg", "twr"); ok {
-			c.add(CodeBadHeader, SeverityWarning, "header."+key, "header keys are case-sensitive: Twilio ignores %s; write %q", quote(key), k)
+			c.add(CodeBadHeader, SeverityWarning, "header."+key, "header keys are case-sensitive: Twilio ignores "+quote(key)+"; write "+strconv.Quote(k))
 			continue
 		}
-		c.add(CodeBadHeader, SeverityInfo, "header."+key, "Twilio's libraries do not set %s; Twilio ignores it", quote(key))
+		c.add(CodeBadHeader, SeverityInfo, "header."+key, "Twilio's libraries do not set "+quote(key)+"; Twilio ignores it")
 	}
 }
 
 // requireHeader checks a header field that must hold one exact value.
-func (c *checker) requireHeader(h map[string]json.RawMessage, key, want, why string) {
+func (c *checker) requireHeader(h map[string]jsonlite.Value, key, want, why string) {
 	field := "header." + key
-	raw, ok := h[key]
+	v, ok := h[key]
 	if !ok {
-		c.add(CodeBadHeader, SeverityError, field, "the header has no %s: set %q to %q (%s)", key, key, want, why)
+		c.add(CodeBadHeader, SeverityError, field, "the header has no "+key+": set "+strconv.Quote(key)+" to "+strconv.Quote(want)+" ("+why+")")
 		return
 	}
-	var got string
-	if json.Unmarshal(raw, &got) != nil {
-		c.add(CodeBadHeader, SeverityError, field, "must be the string %q, not %s", want, kindOf(raw))
+	got, ok := str(v)
+	if !ok {
+		c.add(CodeBadHeader, SeverityError, field, "must be the string "+strconv.Quote(want)+", not "+kindOf(v))
 		return
 	}
 	if got != want {
-		c.add(CodeBadHeader, SeverityError, field, "is %s, must be %q (%s)", quote(got), want, why)
+		c.add(CodeBadHeader, SeverityError, field, "is "+quote(got)+", must be "+strconv.Quote(want)+" ("+why+")")
 	}
 }
 
-func (c *checker) checkAlg(h map[string]json.RawMessage) {
-	raw, ok := h["alg"]
+func (c *checker) checkAlg(h map[string]jsonlite.Value) {
+	v, ok := h["alg"]
 	if !ok {
 		c.add(CodeBadHeader, SeverityError, "header.alg", `the header has no alg: Twilio checks HS256 signatures, set "alg" to "HS256"`)
 		return
 	}
-	var alg string
-	if json.Unmarshal(raw, &alg) != nil {
-		c.add(CodeBadHeader, SeverityError, "header.alg", `must be the string "HS256", not %s`, kindOf(raw))
+	alg, ok := str(v)
+	if !ok {
+		c.add(CodeBadHeader, SeverityError, "header.alg", `must be the string "HS256", not `+kindOf(v))
 		return
 	}
 	c.alg = alg
 	switch alg {
 	case token.AlgHS256:
 	case "HS384", "HS512":
-		c.add(CodeBadHeader, SeverityWarning, "header.alg", "is %s: twilio-node can sign with it, but Twilio documents only HS256 and the other libraries use it; sign with HS256", alg)
+		c.add(CodeBadHeader, SeverityWarning, "header.alg", "is "+alg+": twilio-node can sign with it, but Twilio documents only HS256 and the other libraries use it; sign with HS256")
 	case "none", "None", "NONE", "":
-		c.add(CodeBadHeader, SeverityError, "header.alg", "is %s: an unsigned token is never accepted; sign it with HS256 and your API key secret", quote(alg))
+		c.add(CodeBadHeader, SeverityError, "header.alg", "is "+quote(alg)+": an unsigned token is never accepted; sign it with HS256 and your API key secret")
 	default:
-		c.add(CodeBadHeader, SeverityError, "header.alg", "is %s: Twilio Access Tokens are signed with HMAC (HS256) and the API key secret, not with a key pair; sign with HS256", quote(alg))
+		c.add(CodeBadHeader, SeverityError, "header.alg", "is "+quote(alg)+": Twilio Access Tokens are signed with HMAC (HS256) and the API key secret, not with a key pair; sign with HS256")
 	}
 }
 
-func (c *checker) checkRegion(h map[string]json.RawMessage) {
-	raw, ok := h["twr"]
+func (c *checker) checkRegion(h map[string]jsonlite.Value) {
+	v, ok := h["twr"]
 	if !ok {
 		return
 	}
-	var twr string
-	if json.Unmarshal(raw, &twr) != nil {
-		c.add(CodeBadHeader, SeverityWarning, "header.twr", "must be a region name such as \"ie1\", not %s: leave twr out for us1", kindOf(raw))
+	twr, ok := str(v)
+	if !ok {
+		c.add(CodeBadHeader, SeverityWarning, "header.twr", `must be a region name such as "ie1", not `+kindOf(v)+": leave twr out for us1")
 		return
 	}
 	switch {
 	case twr == "us1":
 		c.add(CodeBadHeader, SeverityInfo, "header.twr", "names us1, the default region: Twilio's libraries leave twr out for it")
 	case slices.Contains(Regions, twr):
-		c.add(CodeBadHeader, SeverityInfo, "header.twr", "pins the token to region %s: it must be signed with an API key created in %s, and the SDK must connect to that region", twr, twr)
+		c.add(CodeBadHeader, SeverityInfo, "header.twr", "pins the token to region "+twr+": it must be signed with an API key created in "+twr+", and the SDK must connect to that region")
 	case slices.Contains(legacyEdges, twr):
-		c.add(CodeBadHeader, SeverityWarning, "header.twr", "is %s, a legacy Voice SDK edge name, not a Twilio Region (%s): set the SDK's edge option instead and leave twr out, or name a region", quote(twr), list(Regions))
+		c.add(CodeBadHeader, SeverityWarning, "header.twr", "is "+quote(twr)+", a legacy Voice SDK edge name, not a Twilio Region ("+list(Regions)+"): set the SDK's edge option instead and leave twr out, or name a region")
 	case strings.ToLower(twr) != twr && slices.Contains(Regions, strings.ToLower(twr)):
-		c.add(CodeBadHeader, SeverityWarning, "header.twr", "is %s: region names are lower-case, write %q", quote(twr), strings.ToLower(twr))
+		c.add(CodeBadHeader, SeverityWarning, "header.twr", "is "+quote(twr)+": region names are lower-case, write "+strconv.Quote(strings.ToLower(twr)))
 	default:
-		c.add(CodeBadHeader, SeverityWarning, "header.twr", "is %s, not a Twilio Region (%s): Twilio cannot route the token; fix the region or leave twr out for us1", quote(twr), list(Regions))
+		c.add(CodeBadHeader, SeverityWarning, "header.twr", "is "+quote(twr)+", not a Twilio Region ("+list(Regions)+"): Twilio cannot route the token; fix the region or leave twr out for us1")
 	}
 }
 
@@ -142,17 +143,19 @@ func (c *checker) checkSignature(raw string, sig []byte, de *token.DecodeError) 
 			c.add(CodeBadSignature, SeverityError, "signature", "the token has no signature (it ends with a dot): Twilio refuses unsigned tokens; sign it with HS256 and your API key secret")
 			return
 		}
-		c.add(CodeNotAJWT, SeverityError, "signature", "the signature cannot be decoded (%s): copy the whole token again", de.Detail)
+		c.add(CodeNotAJWT, SeverityError, "signature", "the signature cannot be decoded ("+de.Detail+"): copy the whole token again")
 		return
 	}
 	if want, ok := hmacSizes[c.alg]; ok && len(sig) != want {
-		c.add(CodeBadSignature, SeverityError, "signature", "is %d bytes, an %s signature is %d: the token was cut short or altered when copied; copy it again", len(sig), c.alg, want)
+		c.add(CodeBadSignature, SeverityError, "signature", "is "+strconv.Itoa(len(sig))+" bytes, an "+c.alg+" signature is "+strconv.Itoa(want)+": the token was cut short or altered when copied; copy it again")
 	}
 }
 
+// describe names what data, which is not a JSON object, is instead.
 func describe(data []byte) string {
-	if !json.Valid(data) {
+	v, err := jsonlite.Parse(data)
+	if err != nil {
 		return "not valid JSON"
 	}
-	return kindOf(data)
+	return kindOf(v)
 }

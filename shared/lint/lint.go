@@ -8,18 +8,19 @@
 // route, a ttl one second too long for Voice. It cannot check the
 // signature: that needs the API key secret, which never leaves the server.
 //
-// It imports only the standard library so that the browser build can use it.
+// It imports only the standard library so that the browser build can use it,
+// and neither fmt nor encoding/json (it reads JSON with jsonlite): they would
+// add to the size and start-up time of the page's program.
 package lint
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -60,7 +61,7 @@ type Finding struct {
 
 // String formats a finding on one line: "error 20104 exp: the token expired…".
 func (f Finding) String() string {
-	return fmt.Sprintf("%s %d %s: %s", f.Severity, f.Code, f.Field, f.Message)
+	return string(f.Severity) + " " + strconv.Itoa(f.Code) + " " + f.Field + ": " + f.Message
 }
 
 // HasErrors reports whether any finding is an error, that is, whether a
@@ -106,8 +107,8 @@ type checker struct {
 	alg      string // the header's alg when it is a string, for the signature length
 }
 
-func (c *checker) add(code int, sev Severity, field, format string, args ...any) {
-	c.findings = append(c.findings, Finding{Code: code, Severity: sev, Field: fieldName(field), Message: fmt.Sprintf(format, args...)})
+func (c *checker) add(code int, sev Severity, field, message string) {
+	c.findings = append(c.findings, Finding{Code: code, Severity: sev, Field: fieldName(field), Message: message})
 }
 
 // fieldName makes a field printable on one line: field names come from the
@@ -137,13 +138,13 @@ func (c *checker) check(raw string) {
 	errors.As(err, &de)
 	switch {
 	case errors.Is(err, token.ErrNotJWT):
-		c.add(CodeNotAJWT, SeverityError, "token", "%s", notJWTMessage(raw, de))
+		c.add(CodeNotAJWT, SeverityError, "token", notJWTMessage(raw, de))
 		return
 	case errors.Is(err, token.ErrBadHeader):
-		c.add(CodeNotAJWT, SeverityError, "header", "the header cannot be decoded (%s): copy the whole token again, it is three base64url segments separated by dots", detail(de))
+		c.add(CodeNotAJWT, SeverityError, "header", "the header cannot be decoded ("+detail(de)+"): copy the whole token again, it is three base64url segments separated by dots")
 		return
 	case errors.Is(err, token.ErrBadPayload):
-		c.add(CodeNotAJWT, SeverityError, "payload", "the payload cannot be decoded (%s): copy the whole token again, it is three base64url segments separated by dots", detail(de))
+		c.add(CodeNotAJWT, SeverityError, "payload", "the payload cannot be decoded ("+detail(de)+"): copy the whole token again, it is three base64url segments separated by dots")
 		return
 	}
 	c.checkHeader(header)
@@ -158,11 +159,25 @@ func detail(de *token.DecodeError) string {
 	return de.Detail
 }
 
-// object decodes a JSON object, or returns nil when data is not one.
-func object(data []byte) map[string]json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(data, &m) != nil {
+// object decodes a JSON object into its members by key (the last of
+// duplicate keys wins, as in encoding/json), or returns nil when data is
+// not one.
+func object(data []byte) map[string]jsonlite.Value {
+	v, err := jsonlite.Parse(data)
+	if err != nil {
 		return nil
 	}
-	return m
+	return v.Map()
+}
+
+// str reads v as json.Unmarshal into a string would: a string, or null,
+// which leaves the string empty.
+func str(v jsonlite.Value) (string, bool) {
+	switch v.Kind {
+	case jsonlite.String:
+		return v.Str, true
+	case jsonlite.Null:
+		return "", true
+	}
+	return "", false
 }

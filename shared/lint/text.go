@@ -1,54 +1,51 @@
 package lint
 
 import (
-	"bytes"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 )
 
 // kindOf names the kind of a JSON value for a message: "a string",
-// "a number"…
-func kindOf(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '"':
+// "a number"…; "nothing" for a missing one.
+func kindOf(v jsonlite.Value) string {
+	switch v.Kind {
+	case jsonlite.String:
 		return "a string"
-	case '{':
+	case jsonlite.Object:
 		return "an object"
-	case '[':
+	case jsonlite.Array:
 		return "an array"
-	case 't', 'f':
+	case jsonlite.Bool:
 		return "a boolean"
-	case 'n':
+	case jsonlite.Null:
 		return "null"
+	case jsonlite.Number:
+		return "a number"
 	}
-	return "a number"
+	return "nothing"
 }
 
 // numeric reads a JSON value as whole unix seconds. problem says, for a
 // person, why it is not one.
-func numeric(raw []byte) (n int64, problem string) {
-	raw = bytes.TrimSpace(raw)
-	if k := kindOf(raw); k != "a number" {
+func numeric(v jsonlite.Value) (n int64, problem string) {
+	if v.Kind != jsonlite.Number {
 		hint := ""
-		if k == "a string" {
+		if v.Kind == jsonlite.String {
 			hint = " (write it without quotes)"
 		}
-		return 0, fmt.Sprintf("must be a number of unix seconds, not %s%s", k, hint)
+		return 0, "must be a number of unix seconds, not " + kindOf(v) + hint
 	}
-	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+	if n, ok := v.Int64(); ok {
 		return n, ""
 	}
-	f, err := strconv.ParseFloat(string(raw), 64)
+	f, ok := v.Float64()
 	switch {
-	case err != nil || math.Abs(f) >= 9e18:
+	case !ok || math.Abs(f) >= 9e18:
 		return 0, "is out of range for unix seconds"
 	case f != math.Trunc(f):
 		return 0, "must be whole unix seconds, without a fraction"
