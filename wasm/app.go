@@ -76,6 +76,11 @@ func newApp() *app {
 	return a
 }
 
+// later runs f on the loop once the browser has painted its next frame:
+// what a first token's view does not need (the timeline, the socket)
+// waits until the token is on screen. Calls run in the order made.
+func (a *app) later(f func()) { afterPaint(a.post, f) }
+
 // post runs f on the loop. It never blocks the caller, which may be a
 // browser callback.
 func (a *app) post(f func()) {
@@ -209,8 +214,8 @@ func (a *app) signIn(body []byte) {
 		}
 		a.renewals = 0
 		if a.adopt(tok, "sign-in", 0, false) {
-			a.ui.event("signed in as " + a.tok.Claims.Identity())
-			a.dial()
+			a.ui.eventLater("signed in as " + a.tok.Claims.Identity())
+			a.later(a.dial)
 		}
 	})
 }
@@ -230,8 +235,8 @@ func (a *app) resume() {
 		}
 		a.renewals = 0
 		if a.adopt(tok, "resumed", 0, false) {
-			a.ui.event("resumed the session of " + a.tok.Claims.Identity())
-			a.dial()
+			a.ui.eventLater("resumed the session of " + a.tok.Claims.Identity())
+			a.later(a.dial)
 		}
 	}
 	// app.js usually asked already, while the program downloaded, and

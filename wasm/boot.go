@@ -63,7 +63,9 @@ func fromBoot(v js.Value) response {
 
 // afterPaint runs f on the app loop (through post) once the browser has
 // painted the current frame: work the first view does not need waits
-// until the token is on screen.
+// until the token is on screen. A hidden page paints nothing and gets no
+// animation frames, so there f runs after the current task instead of
+// waiting until the page is shown.
 func afterPaint(post func(func()), f func()) {
 	var frame, task js.Func
 	task = js.FuncOf(func(js.Value, []js.Value) any {
@@ -71,6 +73,10 @@ func afterPaint(post func(func()), f func()) {
 		post(f)
 		return nil
 	})
+	if document.Get("hidden").Bool() {
+		global.Call("setTimeout", task, 0)
+		return
+	}
 	frame = js.FuncOf(func(js.Value, []js.Value) any {
 		frame.Release()
 		global.Call("setTimeout", task, 0)

@@ -23,15 +23,17 @@ import (
 func main() {
 	a := newApp()
 	a.ui = newUI()
-	a.ui.liveView.later = func(f func()) { afterPaint(a.post, f) }
+	a.ui.later, a.ui.liveView.later = a.later, a.later
 	wire(a)
 	exportAPI(a)
 	a.publish()
-	a.ui.render(a)
-	a.ui.event("page loaded")
+	a.ui.eventLater("page loaded")
 	dispatch("tokenlab:notice", map[string]any{"type": "ready"})
 	a.resume() // before the loop: a token already fetched is shown at once
-	a.run()    // never returns: the page lives as long as the tab
+	if a.tok == nil {
+		a.ui.render(a) // else adopt has rendered
+	}
+	a.run() // never returns: the page lives as long as the tab
 }
 
 // wire connects the page's controls and the browser's lifecycle events to

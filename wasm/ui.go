@@ -24,6 +24,9 @@ type ui struct {
 	liveView, inspectView *tokenView
 	inspected             *token.Token
 	lastStatus            view.Status
+
+	// later runs work after the browser's next paint (app.later).
+	later func(func())
 }
 
 func newUI() *ui {
@@ -231,9 +234,17 @@ func (u *ui) busy(b bool) {
 }
 
 // event adds a line to the timeline, newest first.
-func (u *ui) event(text string) {
-	li := el("li", "", "")
+func (u *ui) event(text string) { u.eventAt(time.Now().UnixMilli(), text) }
+
+// eventLater adds a line stamped now, once the browser has painted: the
+// timeline is not what a first view needs.
+func (u *ui) eventLater(text string) {
 	ms := time.Now().UnixMilli()
+	u.later(func() { u.eventAt(ms, text) })
+}
+
+func (u *ui) eventAt(ms int64, text string) {
+	li := el("li", "", "")
 	t := el("time", "", clockTime(ms))
 	setAttr(t, "datetime", isoTime(ms))
 	appendTo(li, t, el("span", "", text))
