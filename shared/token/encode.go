@@ -1,16 +1,18 @@
 package token
 
-import (
-	"strconv"
+import "github.com/tokenlab/tokenlab/shared/jsonlite"
 
-	"github.com/tokenlab/tokenlab/shared/jsonlite"
-)
-
-// The MarshalJSON methods below write by hand exactly what json.Marshal
-// wrote by reflection from the json tags: fields in declaration order,
-// omitempty honoured, maps with sorted keys. Minted tokens must not change
-// by a byte (server/mint compares them with golang-jwt's and twilio-go's),
-// and fuzz_oracle_test.go compares every method with encoding/json.
+// VoiceGrant's MarshalJSON writes by hand exactly what it wrote through
+// json.Marshal: fields in declaration order, omitempty honoured, params
+// with sorted keys. Minted tokens must not change by a byte (server/mint
+// compares them with golang-jwt's and twilio-go's), and
+// fuzz_oracle_test.go compares it with the encoding/json version.
+//
+// Header, Claims and Grants have no MarshalJSON, on purpose: the server
+// marshals them with encoding/json, from their json tags, and a
+// MarshalJSON method would make encoding/json re-scan and compact its
+// output, which measured slower than its reflective encoding
+// (BenchmarkMarshalClaims). The page never marshals them.
 
 // object appends the members of one JSON object.
 type object struct {
@@ -44,128 +46,15 @@ func (o *object) optStr(k, v string) {
 	}
 }
 
-func (o *object) int(k string, n int64) {
-	o.key(k)
-	o.b = strconv.AppendInt(o.b, n, 10)
-}
-
 func (o *object) close() []byte { return append(o.b, '}') }
-
-// MarshalJSON writes the header as its json tags say: every field omitted
-// when empty.
-func (h Header) MarshalJSON() ([]byte, error) {
-	o := open(make([]byte, 0, 64))
-	o.optStr("typ", h.Typ)
-	o.optStr("alg", h.Alg)
-	o.optStr("cty", h.Cty)
-	o.optStr("twr", h.Twr)
-	return o.close(), nil
-}
-
-// MarshalJSON writes the claims as their json tags say: jti, grants, iss,
-// exp and sub always, nbf and iat unless zero.
-func (c Claims) MarshalJSON() ([]byte, error) {
-	return c.appendJSON(make([]byte, 0, 256))
-}
-
-func (c *Claims) appendJSON(b []byte) ([]byte, error) {
-	o := open(b)
-	o.str("jti", c.JTI)
-	o.key("grants")
-	var err error
-	if o.b, err = c.Grants.appendJSON(o.b); err != nil {
-		return nil, err
-	}
-	o.str("iss", c.Iss)
-	o.int("exp", c.Exp)
-	if c.Nbf != 0 {
-		o.int("nbf", c.Nbf)
-	}
-	if c.Iat != 0 {
-		o.int("iat", c.Iat)
-	}
-	o.str("sub", c.Sub)
-	return o.close(), nil
-}
-
-// MarshalJSON writes the grants present, in declaration order; Unknown is
-// never written. Player's values (and voice params) are written by
-// jsonlite.AppendAny, which knows the types JSON decodes to (nil, bool,
-// float64, string, []any, map[string]any) and int, int64, float32; any
-// other type is an error.
-func (g Grants) MarshalJSON() ([]byte, error) {
-	return g.appendJSON(make([]byte, 0, 128))
-}
-
-func (g *Grants) appendJSON(b []byte) ([]byte, error) {
-	o := open(b)
-	o.optStr(KeyIdentity, g.Identity)
-	if v := g.Video; v != nil {
-		o.key(KeyVideo)
-		in := open(o.b)
-		in.optStr("room", v.Room)
-		o.b = in.close()
-	}
-	for _, c := range [...]struct {
-		key string
-		g   *ChatGrant
-	}{{KeyChat, g.Chat}, {KeyIPMessaging, g.IPMessaging}} {
-		if c.g != nil {
-			o.key(c.key)
-			in := open(o.b)
-			in.optStr("service_sid", c.g.ServiceSID)
-			in.optStr("endpoint_id", c.g.EndpointID)
-			in.optStr("deployment_role_sid", c.g.DeploymentRoleSID)
-			in.optStr("push_credential_sid", c.g.PushCredentialSID)
-			o.b = in.close()
-		}
-	}
-	if s := g.Sync; s != nil {
-		o.key(KeySync)
-		in := open(o.b)
-		in.optStr("service_sid", s.ServiceSID)
-		in.optStr("endpoint_id", s.EndpointID)
-		o.b = in.close()
-	}
-	if v := g.Voice; v != nil {
-		o.key(KeyVoice)
-		var err error
-		if o.b, err = v.appendJSON(o.b); err != nil {
-			return nil, err
-		}
-	}
-	if t := g.TaskRouter; t != nil {
-		o.key(KeyTaskRouter)
-		in := open(o.b)
-		in.optStr("workspace_sid", t.WorkspaceSID)
-		in.optStr("worker_sid", t.WorkerSID)
-		in.optStr("role", t.Role)
-		o.b = in.close()
-	}
-	if len(g.Player) > 0 {
-		o.key(KeyPlayer)
-		var err error
-		if o.b, err = jsonlite.AppendAny(o.b, g.Player); err != nil {
-			return nil, err
-		}
-	}
-	if r := g.RTC; r != nil {
-		o.key(KeyRTC)
-		in := open(o.b)
-		in.optStr("configuration_profile_sid", r.ConfigurationProfileSID)
-		o.b = in.close()
-	}
-	return o.close(), nil
-}
 
 // MarshalJSON follows Twilio's helper libraries: "incoming" appears only when
 // allowed, and "outgoing" (with its params) only with an application SID.
+// Params' values are written by jsonlite.AppendAny, which knows the types
+// JSON decodes to (nil, bool, float64, string, []any, map[string]any) and
+// int, int64 and float32; any other type is an error.
 func (v VoiceGrant) MarshalJSON() ([]byte, error) {
-	return v.appendJSON(make([]byte, 0, 64))
-}
-
-func (v *VoiceGrant) appendJSON(b []byte) ([]byte, error) {
-	o := open(b)
+	o := open(make([]byte, 0, 128))
 	if v.Incoming != nil && v.Incoming.Allow {
 		o.key("incoming")
 		o.b = append(o.b, `{"allow":true}`...)

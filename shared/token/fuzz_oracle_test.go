@@ -77,9 +77,8 @@ func checkDecodeAgrees(t *testing.T, data []byte) {
 }
 
 // checkMarshalAgrees compares json.Marshal of a value and of its mirror,
-// and the value's own MarshalJSON with both, since the page calls it
-// directly.
-func checkMarshalAgrees(t *testing.T, v json.Marshaler, old any) {
+// and the value's own MarshalJSON, if it has one, with both.
+func checkMarshalAgrees(t *testing.T, v, old any) {
 	t.Helper()
 	got, err := json.Marshal(v)
 	want, oldErr := json.Marshal(old)
@@ -89,8 +88,10 @@ func checkMarshalAgrees(t *testing.T, v json.Marshaler, old any) {
 	if err != nil {
 		return
 	}
-	if direct, err := v.MarshalJSON(); err != nil || !bytes.Equal(direct, want) {
-		t.Fatalf("%T.MarshalJSON:\n got %s %v\nwant %s", v, direct, err, want)
+	if m, ok := v.(json.Marshaler); ok {
+		if direct, err := m.MarshalJSON(); err != nil || !bytes.Equal(direct, want) {
+			t.Fatalf("%T.MarshalJSON:\n got %s %v\nwant %s", v, direct, err, want)
+		}
 	}
 }
 
@@ -103,8 +104,8 @@ func message(err error) string {
 
 // FuzzMarshalAgrees fills every field of the claims, grants included, with
 // arbitrary strings and numbers (invalid UTF-8, HTML, line separators,
-// floats of every size) and checks that the hand-written MarshalJSON
-// methods write what encoding/json wrote from the json tags.
+// floats of every size) and checks that json.Marshal writes the same bytes
+// as before: the voice grant's MarshalJSON is now hand-written.
 func FuzzMarshalAgrees(f *testing.F) {
 	f.Add("alice", "My Room", "AP00000000000000000000000000000004", "k", true, 1.5, int64(1700000000))
 	f.Add("<&>\u2028\u2029", "\xff\xfe", "", "\x00\x1f\"\\", false, 1e21, int64(0))
