@@ -74,12 +74,17 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return e.Msg }
 
-// maxDepth is encoding/json's limit on nested arrays and objects: deeper
-// input is refused rather than risking the stack.
-const maxDepth = 10000
+// maxDepth limits nested arrays and objects. encoding/json allows 10,000
+// levels; the parser here recurses, and in the page's program every Go
+// call is also a call on the browser's own stack, which runs out at a few
+// thousand levels and ends the program. A Twilio token nests four levels
+// deep at most, so 512 refuses only hostile input, with encoding/json's
+// message for the same refusal.
+const maxDepth = 512
 
 // Parse reads exactly one JSON value, with optional white space around it.
-// It accepts what json.Valid accepts; strings are decoded as json.Unmarshal
+// It accepts what json.Valid accepts, except nesting deeper than 512
+// levels; strings are decoded as json.Unmarshal
 // decodes them (invalid UTF-8 and lone surrogates become U+FFFD). Errors are
 // *SyntaxError.
 func Parse(data []byte) (Value, error) {
@@ -96,7 +101,8 @@ func Parse(data []byte) (Value, error) {
 	return v, nil
 }
 
-// Valid reports whether data is one JSON value, as json.Valid does.
+// Valid reports whether data is one JSON value, as json.Valid does (but
+// for nesting deeper than 512 levels).
 func Valid(data []byte) bool {
 	_, err := Parse(data)
 	return err == nil
