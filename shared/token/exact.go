@@ -23,7 +23,8 @@ import (
 // Otherwise it is read as written, in document order, duplicates included,
 // and the values a later duplicate overrides were never checked, so they
 // are read as encoding/json reads them, keys matched case-insensitively.
-// fuzz_oracle_test.go holds the two implementations to each other.
+// FuzzDecodeAgrees (fuzz_oracle_test.go) holds this code to the old one,
+// which oracle_test.go keeps.
 
 // structInfo describes a struct this package decodes by hand: its Go name
 // (which encoding/json's type errors quote) and its JSON fields.
