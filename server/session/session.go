@@ -71,10 +71,10 @@ type Session struct {
 }
 
 // sealedGrants is token.Grants without its UnmarshalJSON. That method
-// reads a client's grants strictly (exact keys, unknown keys kept for lint)
-// with reflection, which made it most of the cost of opening a cookie on
-// every renewal. A sealed payload needs none of it: only this server can
-// have written it. The JSON is token.Grants' own.
+// reads a client's grants strictly (exact keys checked, unknown keys kept
+// for lint), work a cookie opened on every renewal does not need: only
+// this server can have written a sealed payload. The JSON is
+// token.Grants' own.
 type sealedGrants token.Grants
 
 // wire is the compact JSON form sealed into the cookie.
