@@ -19,7 +19,7 @@ var seeds = []string{
 	``, ` `, `{`, `[`, `{"a"`, `{"a":`, `{"a":1`, `{"a":1,`, `[1,]`, `{,}`, `{"a" 1}`, `{"a":1 "b":2}`, `[1 2]`,
 	`tru`, `trUe`, `fals`, `nul`, `nulL`, `-`, `-a`, `01`, `1.`, `1.e3`, `1e`, `1e+`, `.5`, `+1`, `"abc`, "\"a\x01\"",
 	`"\x"`, `"\u12"`, `"\u12G4"`, `1 2`, `{} x`, `'a'`, `[[[[]]]]`, strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
-	strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth), strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1),
+	strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth), strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1),
 }
 
 func FuzzParse(f *testing.F) {
@@ -41,7 +41,7 @@ func TestAgreesWithEncodingJSON(t *testing.T) {
 func agree(t *testing.T, data []byte) {
 	t.Helper()
 	v, err := Parse(data)
-	if err != nil && strings.HasSuffix(err.Error(), " exceeded max depth") && nesting(data) > maxDepth {
+	if err != nil && strings.HasSuffix(err.Error(), " exceeded max depth") && nesting(data) > MaxDepth {
 		return // deeper than jsonlite allows (encoding/json allows more)
 	}
 	if got, want := err == nil, json.Valid(data); got != want {
@@ -198,8 +198,11 @@ func TestSyntaxErrorOffsetAndDepth(t *testing.T) {
 	if !errors.As(err, &se) || se.Offset != 6 || se.Error() != "invalid character 'x' looking for beginning of value" {
 		t.Errorf("got %#v", err)
 	}
-	deep := strings.Repeat(`{"a":`, maxDepth+1)
-	if _, err := Parse([]byte(deep)); err == nil || err.Error() != "invalid character '{' exceeded max depth" {
-		t.Errorf("depth %d: %v", maxDepth+1, err)
+	deep := strings.Repeat(`{"a":`, MaxDepth+1)
+	if _, err := Parse([]byte(deep)); err == nil || err.Error() != "invalid character '{' exceeded max depth" || !errors.Is(err, ErrTooDeep) {
+		t.Errorf("depth %d: %v", MaxDepth+1, err)
+	}
+	if _, err := Parse([]byte(`{"a":x}`)); errors.Is(err, ErrTooDeep) {
+		t.Errorf("%v matches ErrTooDeep", err)
 	}
 }

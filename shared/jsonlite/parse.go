@@ -12,6 +12,7 @@
 package jsonlite
 
 import (
+	"errors"
 	"strconv"
 	"unicode/utf8"
 )
@@ -68,19 +69,27 @@ type Member struct {
 // SyntaxError is a reason the input is not JSON, worded as encoding/json
 // words it, and the byte offset where it was found.
 type SyntaxError struct {
-	Offset int64
-	Msg    string
+	Offset  int64
+	Msg     string
+	tooDeep bool
 }
 
 func (e *SyntaxError) Error() string { return e.Msg }
 
-// maxDepth limits nested arrays and objects. encoding/json allows 10,000
+// Is makes errors.Is(err, ErrTooDeep) tell nesting past MaxDepth apart
+// from other syntax errors.
+func (e *SyntaxError) Is(target error) bool { return e.tooDeep && target == ErrTooDeep }
+
+// ErrTooDeep matches the *SyntaxError of input nested deeper than MaxDepth.
+var ErrTooDeep = errors.New("jsonlite: nested deeper than MaxDepth")
+
+// MaxDepth limits nested arrays and objects. encoding/json allows 10,000
 // levels; the parser here recurses, and in the page's program every Go
 // call is also a call on the browser's own stack, which runs out at a few
 // thousand levels and ends the program. A Twilio token nests four levels
 // deep at most, so 512 refuses only hostile input, with encoding/json's
 // message for the same refusal.
-const maxDepth = 512
+const MaxDepth = 512
 
 // Parse reads exactly one JSON value, with optional white space around it.
 // It accepts what json.Valid accepts, except nesting deeper than 512
@@ -189,8 +198,8 @@ func (p *parser) value() (Value, error) {
 
 func (p *parser) enter() error {
 	p.depth++
-	if p.depth > maxDepth {
-		return &SyntaxError{Offset: int64(p.pos), Msg: "invalid character " + quoteChar(p.data[p.pos-1]) + " exceeded max depth"}
+	if p.depth > MaxDepth {
+		return &SyntaxError{Offset: int64(p.pos), Msg: "invalid character " + quoteChar(p.data[p.pos-1]) + " exceeded max depth", tooDeep: true}
 	}
 	return nil
 }

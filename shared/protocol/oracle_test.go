@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
 
@@ -195,25 +195,29 @@ func checkDecodeAgrees(tb testing.TB, data []byte) {
 	}
 }
 
-// TestDecodeDeepNesting holds Decode to encoding/json at its nesting limit
-// of 10000 levels: at the limit a value cut short is "unexpected EOF", one
-// level deeper is a syntax error.
+// TestDecodeDeepNesting holds Decode to encoding/json up to jsonlite's
+// nesting limit, and checks that deeper frames are refused as bad
+// messages rather than ending the program (under js/wasm a deeper
+// recursion would overflow the JS engine's stack). The server never reads
+// such frames: they are longer than its 512-byte read limit.
 func TestDecodeDeepNesting(t *testing.T) {
-	if runtime.GOOS == "js" {
-		// jsonlite.Parse recurses once per level, and under js/wasm the JS
-		// engine's native stack bounds that recursion, not Go's growable
-		// one: Node's default stack overflows at a few thousand levels.
-		t.Skip("deep recursion overflows the JS engine's stack")
-	}
-	deep := strings.Repeat("[", 9999) + strings.Repeat("]", 9999)
+	atLimit := strings.Repeat("[", jsonlite.MaxDepth-1) + strings.Repeat("]", jsonlite.MaxDepth-1)
 	for _, s := range []string{
-		strings.Repeat("[", 10000),
-		strings.Repeat("[", 10001),
-		`{"id":` + strings.Repeat("[", 10001),
-		`{"type":"ping","id":` + deep + `}`,
-		`{"type":"ping","x":` + deep + `}`,
-		`{"type":"ping"}` + deep,
+		strings.Repeat("[", jsonlite.MaxDepth),
+		`{"type":"ping","id":` + atLimit + `}`,
+		`{"type":"ping","x":` + atLimit + `}`,
+		`{"type":"ping"}` + atLimit,
 	} {
 		checkDecodeAgrees(t, []byte(s))
+	}
+	tooDeep := strings.Repeat("[", jsonlite.MaxDepth+1) + strings.Repeat("]", jsonlite.MaxDepth+1)
+	for _, s := range []string{
+		strings.Repeat("[", 10001),
+		tooDeep,
+		`{"type":"ping","id":` + tooDeep + `}`,
+	} {
+		if _, err := protocol.Decode([]byte(s)); !errors.Is(err, protocol.ErrBadMessage) {
+			t.Errorf("Decode(%.40q…) = %v, want ErrBadMessage", s, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -371,6 +372,9 @@ var grantAliases = map[string]string{
 // is the error parsing it gave. A number beyond float64 counts as invalid,
 // as it did when encoding/json decoded the value into an any.
 func describeJSON(v jsonlite.Value, err error) string {
+	if errors.Is(err, jsonlite.ErrTooDeep) {
+		return "JSON nested deeper than " + strconv.Itoa(jsonlite.MaxDepth) + " levels"
+	}
 	if err != nil || !fitsFloat64(v) {
 		return "text that is not valid JSON"
 	}
