@@ -132,7 +132,7 @@ func handleRefresh(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http
 			return
 		}
 		// Cache-Control: no-store comes with secureHeaders, as on every API answer.
-		encode(w, http.StatusOK, tokenResponse(m))
+		encodeToken(w, tokenResponse(m))
 	})
 }
 

@@ -116,7 +116,7 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 			}
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, TokenResponse{
+		encodeToken(w, TokenResponse{
 			Token:     minted.Token,
 			Identity:  minted.Claims.Identity(),
 			JTI:       minted.Claims.JTI,
