@@ -206,3 +206,12 @@ func TestSyntaxErrorOffsetAndDepth(t *testing.T) {
 		t.Errorf("%v matches ErrTooDeep", err)
 	}
 }
+
+func BenchmarkAppendString(b *testing.B) {
+	s := strings.Repeat("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.", 14)
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = AppendString(buf[:0], s)
+	}
+}
