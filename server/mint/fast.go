@@ -8,10 +8,10 @@ import (
 	"hash"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -102,11 +102,11 @@ func fastGrants(g *token.Grants) bool {
 // declaration order, omitempty honoured.
 func appendClaims(b []byte, c *token.Claims) []byte {
 	b = append(b, `{"jti":`...)
-	b = appendString(b, c.JTI)
+	b = jsonlite.AppendString(b, c.JTI)
 	b = append(b, `,"grants":`...)
 	b = appendGrants(b, &c.Grants)
 	b = append(b, `,"iss":`...)
-	b = appendString(b, c.Iss)
+	b = jsonlite.AppendString(b, c.Iss)
 	b = append(b, `,"exp":`...)
 	b = strconv.AppendInt(b, c.Exp, 10)
 	if c.Nbf != 0 {
@@ -118,7 +118,7 @@ func appendClaims(b []byte, c *token.Claims) []byte {
 		b = strconv.AppendInt(b, c.Iat, 10)
 	}
 	b = append(b, `,"sub":`...)
-	b = appendString(b, c.Sub)
+	b = jsonlite.AppendString(b, c.Sub)
 	return append(b, '}')
 }
 
@@ -144,7 +144,7 @@ func (o *object) key(k string) {
 func (o *object) str(k, v string) {
 	if v != "" {
 		o.key(k)
-		o.b = appendString(o.b, v)
+		o.b = jsonlite.AppendString(o.b, v)
 	}
 }
 
@@ -220,58 +220,4 @@ func appendVoice(b []byte, v *token.VoiceGrant) []byte {
 	o.str("push_credential_sid", v.PushCredentialSID)
 	o.str("endpoint_id", v.EndpointID)
 	return o.close()
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string exactly as encoding/json does
-// by default: <, > and & escaped for HTML, invalid UTF-8 replaced by
-// \ufffd, U+2028 and U+2029 escaped for JavaScript.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

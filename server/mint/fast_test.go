@@ -1,7 +1,6 @@
 package mint
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -18,48 +17,6 @@ var awkward = []string{
 	"", "My Room", `quote " and \ backslash`, "<script>&amp;</script>", "tab\tnew\nline\rcr\bbs\fff",
 	"\x00\x01\x1f\x7f", "héllo wörld ✓ 🎥", "line\u2028sep\u2029para", "bad \xff\xfe utf8", "\xe2\x80",
 	"'single' /slash/ +plus= ?q#", strings.Repeat("x", 300),
-}
-
-// TestAppendStringMatchesEncodingJSON compares appendString with
-// json.Marshal on the awkward strings, every single byte and rune near the
-// escaping boundaries, and random byte strings.
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	inputs := append([]string(nil), awkward...)
-	for c := range 256 {
-		inputs = append(inputs, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"b")
-	}
-	for _, r := range []rune{0x80, 0xff, 0x7ff, 0x800, 0x2027, 0x2028, 0x2029, 0x202a, 0xfffd, 0xffff, 0x10000, 0x10ffff} {
-		inputs = append(inputs, string(r))
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 2000 {
-		b := make([]byte, rng.IntN(24))
-		for i := range b {
-			b[i] = byte(rng.IntN(256))
-		}
-		inputs = append(inputs, string(b))
-	}
-	for _, s := range inputs {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendString(nil, s); string(got) != string(want) {
-			t.Errorf("appendString(%q) = %s, encoding/json = %s", s, got, want)
-		}
-	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range awkward {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendString(nil, s); string(got) != string(want) {
-			t.Errorf("appendString(%q) = %s, encoding/json = %s", s, got, want)
-		}
-	})
 }
 
 // grantCombos returns every subset of the grants the fast path writes,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -123,6 +124,36 @@ func nesting(data []byte) int {
 		}
 	}
 	return deepest
+}
+
+// TestAppendStringEveryByte compares AppendString with json.Marshal on
+// every single byte, runes at the escaping boundaries, and random byte
+// strings.
+func TestAppendStringEveryByte(t *testing.T) {
+	var inputs []string
+	for c := range 256 {
+		inputs = append(inputs, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"b")
+	}
+	for _, r := range []rune{0x80, 0xff, 0x7ff, 0x800, 0x2027, 0x2028, 0x2029, 0x202a, 0xfffd, 0xffff, 0x10000, 0x10ffff} {
+		inputs = append(inputs, string(r))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		b := make([]byte, rng.IntN(24))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, s := range inputs {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendString(nil, s); string(got) != string(want) {
+			t.Errorf("AppendString(%q) = %s, encoding/json = %s", s, got, want)
+		}
+	}
 }
 
 func FuzzAppendString(f *testing.F) {
