@@ -190,7 +190,9 @@ func (a *app) snapshotJS() any {
 	secondsLeft := 0.0
 	if !s.exp.IsZero() {
 		expiresAt = s.exp.Unix()
-		secondsLeft = max(0, float64(s.exp.Sub(now).Milliseconds())/1000)
+		// Not rounded to milliseconds: a token with 0.4 ms left is still
+		// valid, and must not read as 0 s left beside a live status.
+		secondsLeft = max(0, s.exp.Sub(now).Seconds())
 	}
 	off, _, _ := a.clock.value()
 	return map[string]any{
