@@ -122,102 +122,55 @@ func appendClaims(b []byte, c *token.Claims) []byte {
 	return append(b, '}')
 }
 
-// object appends the members of one JSON object, skipping empty strings
-// as omitempty does.
-type object struct {
-	b     []byte
-	first bool
-}
-
-func open(b []byte) object { return object{b: append(b, '{'), first: true} }
-
-func (o *object) key(k string) {
-	if !o.first {
-		o.b = append(o.b, ',')
-	}
-	o.first = false
-	o.b = append(o.b, '"')
-	o.b = append(o.b, k...)
-	o.b = append(o.b, '"', ':')
-}
-
-func (o *object) str(k, v string) {
-	if v != "" {
-		o.key(k)
-		o.b = jsonlite.AppendString(o.b, v)
-	}
-}
-
-func (o *object) close() []byte { return append(o.b, '}') }
-
 // appendGrants appends g, which fastGrants accepted, in Grants' field order.
 func appendGrants(b []byte, g *token.Grants) []byte {
-	o := open(b)
-	o.str(token.KeyIdentity, g.Identity)
+	o := jsonlite.OpenObject(b)
+	o.StringOmitEmpty(token.KeyIdentity, g.Identity)
 	if v := g.Video; v != nil {
-		o.key(token.KeyVideo)
-		in := open(o.b)
-		in.str("room", v.Room)
-		o.b = in.close()
+		o.Key(token.KeyVideo)
+		in := jsonlite.OpenObject(o.B)
+		in.StringOmitEmpty("room", v.Room)
+		o.B = in.Close()
 	}
 	for _, c := range []struct {
 		key string
 		g   *token.ChatGrant
 	}{{token.KeyChat, g.Chat}, {token.KeyIPMessaging, g.IPMessaging}} {
 		if c.g != nil {
-			o.key(c.key)
-			in := open(o.b)
-			in.str("service_sid", c.g.ServiceSID)
-			in.str("endpoint_id", c.g.EndpointID)
-			in.str("deployment_role_sid", c.g.DeploymentRoleSID)
-			in.str("push_credential_sid", c.g.PushCredentialSID)
-			o.b = in.close()
+			o.Key(c.key)
+			in := jsonlite.OpenObject(o.B)
+			in.StringOmitEmpty("service_sid", c.g.ServiceSID)
+			in.StringOmitEmpty("endpoint_id", c.g.EndpointID)
+			in.StringOmitEmpty("deployment_role_sid", c.g.DeploymentRoleSID)
+			in.StringOmitEmpty("push_credential_sid", c.g.PushCredentialSID)
+			o.B = in.Close()
 		}
 	}
 	if s := g.Sync; s != nil {
-		o.key(token.KeySync)
-		in := open(o.b)
-		in.str("service_sid", s.ServiceSID)
-		in.str("endpoint_id", s.EndpointID)
-		o.b = in.close()
+		o.Key(token.KeySync)
+		in := jsonlite.OpenObject(o.B)
+		in.StringOmitEmpty("service_sid", s.ServiceSID)
+		in.StringOmitEmpty("endpoint_id", s.EndpointID)
+		o.B = in.Close()
 	}
 	if v := g.Voice; v != nil {
-		o.key(token.KeyVoice)
-		o.b = appendVoice(o.b, v)
+		o.Key(token.KeyVoice)
+		// Only params can fail to encode, and fastGrants admits none.
+		o.B, _ = v.AppendJSON(o.B)
 	}
 	if t := g.TaskRouter; t != nil {
-		o.key(token.KeyTaskRouter)
-		in := open(o.b)
-		in.str("workspace_sid", t.WorkspaceSID)
-		in.str("worker_sid", t.WorkerSID)
-		in.str("role", t.Role)
-		o.b = in.close()
+		o.Key(token.KeyTaskRouter)
+		in := jsonlite.OpenObject(o.B)
+		in.StringOmitEmpty("workspace_sid", t.WorkspaceSID)
+		in.StringOmitEmpty("worker_sid", t.WorkerSID)
+		in.StringOmitEmpty("role", t.Role)
+		o.B = in.Close()
 	}
 	if r := g.RTC; r != nil {
-		o.key(token.KeyRTC)
-		in := open(o.b)
-		in.str("configuration_profile_sid", r.ConfigurationProfileSID)
-		o.b = in.close()
+		o.Key(token.KeyRTC)
+		in := jsonlite.OpenObject(o.B)
+		in.StringOmitEmpty("configuration_profile_sid", r.ConfigurationProfileSID)
+		o.B = in.Close()
 	}
-	return o.close()
-}
-
-// appendVoice follows token.VoiceGrant.MarshalJSON: "incoming" only when
-// allowed, "outgoing" only with an application SID (and, on this path,
-// without params).
-func appendVoice(b []byte, v *token.VoiceGrant) []byte {
-	o := open(b)
-	if v.Incoming != nil && v.Incoming.Allow {
-		o.key("incoming")
-		o.b = append(o.b, `{"allow":true}`...)
-	}
-	if v.Outgoing != nil && v.Outgoing.ApplicationSID != "" {
-		o.key("outgoing")
-		in := open(o.b)
-		in.str("application_sid", v.Outgoing.ApplicationSID)
-		o.b = in.close()
-	}
-	o.str("push_credential_sid", v.PushCredentialSID)
-	o.str("endpoint_id", v.EndpointID)
-	return o.close()
+	return o.Close()
 }

@@ -246,3 +246,19 @@ func BenchmarkAppendString(b *testing.B) {
 		buf = AppendString(buf[:0], s)
 	}
 }
+
+func TestObjectWriter(t *testing.T) {
+	o := OpenObject([]byte("x"))
+	o.String("a", `"<q>"`)
+	o.StringOmitEmpty("skipped", "")
+	o.StringOmitEmpty("b", "v")
+	o.Key("n")
+	o.B = append(o.B, '1')
+	in := OpenObject(nil)
+	o.Key("empty")
+	o.B = append(o.B, in.Close()...)
+	want := `x{"a":"\"\u003cq\u003e\"","b":"v","n":1,"empty":{}}`
+	if got := string(o.Close()); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

@@ -14,65 +14,36 @@ import "github.com/tokenlab/tokenlab/shared/jsonlite"
 // output, which measured slower than its reflective encoding
 // (BenchmarkMarshalClaims). The page never marshals them.
 
-// object appends the members of one JSON object.
-type object struct {
-	b     []byte
-	first bool
-}
-
-func open(b []byte) object { return object{b: append(b, '{'), first: true} }
-
-// key starts a member; k is one of this package's keys, which need no
-// escaping.
-func (o *object) key(k string) {
-	if !o.first {
-		o.b = append(o.b, ',')
-	}
-	o.first = false
-	o.b = append(o.b, '"')
-	o.b = append(o.b, k...)
-	o.b = append(o.b, '"', ':')
-}
-
-func (o *object) str(k, v string) {
-	o.key(k)
-	o.b = jsonlite.AppendString(o.b, v)
-}
-
-// optStr writes a string member unless it is empty (omitempty).
-func (o *object) optStr(k, v string) {
-	if v != "" {
-		o.str(k, v)
-	}
-}
-
-func (o *object) close() []byte { return append(o.b, '}') }
-
 // MarshalJSON follows Twilio's helper libraries: "incoming" appears only when
 // allowed, and "outgoing" (with its params) only with an application SID.
-// Params' values are written by jsonlite.AppendAny, which knows the types
-// JSON decodes to (nil, bool, float64, string, []any, map[string]any) and
-// int, int64 and float32; any other type is an error.
 func (v VoiceGrant) MarshalJSON() ([]byte, error) {
-	o := open(make([]byte, 0, 128))
+	return v.AppendJSON(make([]byte, 0, 128))
+}
+
+// AppendJSON appends what MarshalJSON returns. Params' values are written
+// by jsonlite.AppendAny, which knows the types JSON decodes to (nil, bool,
+// float64, string, []any, map[string]any) and int, int64 and float32; any
+// other type is an error, and params are the only part that can fail.
+func (v VoiceGrant) AppendJSON(b []byte) ([]byte, error) {
+	o := jsonlite.OpenObject(b)
 	if v.Incoming != nil && v.Incoming.Allow {
-		o.key("incoming")
-		o.b = append(o.b, `{"allow":true}`...)
+		o.Key("incoming")
+		o.B = append(o.B, `{"allow":true}`...)
 	}
 	if out := v.Outgoing; out != nil && out.ApplicationSID != "" {
-		o.key("outgoing")
-		in := open(o.b)
-		in.str("application_sid", out.ApplicationSID)
+		o.Key("outgoing")
+		in := jsonlite.OpenObject(o.B)
+		in.String("application_sid", out.ApplicationSID)
 		if len(out.Params) > 0 {
-			in.key("params")
+			in.Key("params")
 			var err error
-			if in.b, err = jsonlite.AppendAny(in.b, out.Params); err != nil {
-				return nil, err
+			if in.B, err = jsonlite.AppendAny(in.B, out.Params); err != nil {
+				return b, err
 			}
 		}
-		o.b = in.close()
+		o.B = in.Close()
 	}
-	o.optStr("push_credential_sid", v.PushCredentialSID)
-	o.optStr("endpoint_id", v.EndpointID)
-	return o.close(), nil
+	o.StringOmitEmpty("push_credential_sid", v.PushCredentialSID)
+	o.StringOmitEmpty("endpoint_id", v.EndpointID)
+	return o.Close(), nil
 }
