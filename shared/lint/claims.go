@@ -244,25 +244,13 @@ func (c *checker) checkOtherClaims(p map[string]jsonlite.Value) {
 // caseVariant returns the known key that key spells with other case or
 // separators ("EXP", "Service_Sid"), if any.
 func caseVariant(key string, known ...string) (string, bool) {
-	f := fold(key)
+	f := token.FoldKey(key)
 	for _, k := range known {
-		if k != key && fold(k) == f {
+		if k != key && token.FoldKey(k) == f {
 			return k, true
 		}
 	}
 	return "", false
-}
-
-func fold(key string) string {
-	// A loop rather than a strings.Replacer, which would add ~15 KB to the
-	// page's program.
-	b := make([]byte, 0, len(key))
-	for i := 0; i < len(key); i++ {
-		if key[i] != '_' && key[i] != '-' {
-			b = append(b, key[i])
-		}
-	}
-	return strings.ToLower(string(b))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -139,7 +139,7 @@ func unknownFields(v jsonlite.Value, s *structInfo, path string) []*FieldError {
 func unknownFieldProblem(path, key string, s *structInfo) string {
 	names := s.sortedNames()
 	for _, n := range names {
-		if fold(n) == fold(key) {
+		if FoldKey(n) == FoldKey(key) {
 			return "is not a known field: keys are case-sensitive snake_case, write " + strconv.Quote(n)
 		}
 	}
@@ -149,9 +149,9 @@ func unknownFieldProblem(path, key string, s *structInfo) string {
 	return "is not a known field (" + path + " has: " + strings.Join(names, ", ") + ")"
 }
 
-// fold reduces a key to what differs between serviceSid, ServiceSID and
-// service_sid: nothing.
-func fold(key string) string {
+// FoldKey reduces a key to what differs between serviceSid, ServiceSID and
+// service_sid: nothing. Keys that fold alike are one key misspelled.
+func FoldKey(key string) string {
 	// A loop rather than a strings.Replacer, which would add ~15 KB to the
 	// page's program.
 	b := make([]byte, 0, len(key))
