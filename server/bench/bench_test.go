@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,36 @@ func TestStalledFor(t *testing.T) {
 		if got := stalledFor(ticks, tt.due); got != tt.want {
 			t.Errorf("stalledFor(%v) = %v, want %v", tt.due.Sub(t0), got, tt.want)
 		}
+	}
+}
+
+// TestProcessCPU checks the CPU reading behind figure 2's "CPU per
+// request": it grows while this process spins, and a missing process is
+// an error, not a zero.
+func TestProcessCPU(t *testing.T) {
+	before, err := processCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		now, err := processCPU(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now-before >= 50*time.Millisecond {
+			return
+		}
+		spin := 0
+		for i := range 1_000_000 {
+			spin += i
+		}
+		_ = spin
+	}
+	t.Error("5 s of spinning showed under 50 ms of CPU time")
+}
+
+func TestProcessCPUOfMissingProcess(t *testing.T) {
+	if _, err := processCPU(1 << 30); err == nil { // above pid_max
+		t.Error("processCPU of a pid that cannot exist: no error")
 	}
 }

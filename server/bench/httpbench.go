@@ -91,23 +91,59 @@ type loadRound struct {
 	rps      float64
 	p50, p99 time.Duration
 	failed   int
+	// serverCPU and loadCPU are the CPU time the server and the load
+	// generator spent per answered request, when they were measured.
+	serverCPU, loadCPU time.Duration
 }
 
 func summarize(l loadResult) loadRound {
 	return loadRound{rps: l.rate(), p50: percentile(l.latencies, 50), p99: percentile(l.latencies, 99), failed: l.failed}
 }
 
+// cpuReading is the CPU time a server child and the bench had used when a
+// round started.
+type cpuReading struct {
+	server             *child
+	serverAt, loadAt   time.Duration
+	serverErr, loadErr error
+}
+
+func startCPUReading(server *child) cpuReading {
+	r := cpuReading{server: server}
+	r.serverAt, r.serverErr = server.cpuTime()
+	r.loadAt, r.loadErr = processCPU(os.Getpid())
+	return r
+}
+
+// perRequest is the CPU time each side spent per request since the
+// reading, zero where it could not be read.
+func (r cpuReading) perRequest(requests int) (server, load time.Duration) {
+	if requests == 0 {
+		return 0, 0
+	}
+	if now, err := r.server.cpuTime(); err == nil && r.serverErr == nil {
+		server = (now - r.serverAt) / time.Duration(requests)
+	}
+	if now, err := processCPU(os.Getpid()); err == nil && r.loadErr == nil {
+		load = (now - r.loadAt) / time.Duration(requests)
+	}
+	return server, load
+}
+
 // medianRound takes the median of each statistic over rounds.
 func medianRound(rs []loadRound) loadRound {
-	var rps, p50, p99 []float64
+	var rps, p50, p99, serverCPU, loadCPU []float64
 	failed := 0
 	for _, r := range rs {
 		rps = append(rps, r.rps)
 		p50 = append(p50, float64(r.p50))
 		p99 = append(p99, float64(r.p99))
+		serverCPU = append(serverCPU, float64(r.serverCPU))
+		loadCPU = append(loadCPU, float64(r.loadCPU))
 		failed += r.failed
 	}
-	return loadRound{rps: median(rps), p50: time.Duration(median(p50)), p99: time.Duration(median(p99)), failed: failed}
+	return loadRound{rps: median(rps), p50: time.Duration(median(p50)), p99: time.Duration(median(p99)), failed: failed,
+		serverCPU: time.Duration(median(serverCPU)), loadCPU: time.Duration(median(loadCPU))}
 }
 
 // Figure 2's load: 64 connections, in rounds that take turns between the
@@ -173,17 +209,17 @@ func (b *bench) benchRenewal(ctx context.Context) error {
 	bareReq := postRequest(bare.addr, "/token/refresh", fixed[0].cookie, nil)
 	var turn atomic.Int64
 	runs := []struct {
-		name string
-		addr string
-		next func(w int) []byte
-		out  *[]loadRound
+		name   string
+		server *child
+		next   func(w int) []byte
+		out    *[]loadRound
 	}{
-		{"bare handler", bare.addr, func(int) []byte { return bareReq }, &b.fig2.bare},
-		{"tokenlab, every request mints", srv.addr, func(int) []byte { return poolReqs[int(turn.Add(1))%len(poolReqs)] }, &b.fig2.minting},
-		{"tokenlab, 64 sessions (coalesced)", srv.addr, func(w int) []byte { return fixedReqs[w] }, &b.fig2.coalesced},
+		{"bare handler", bare, func(int) []byte { return bareReq }, &b.fig2.bare},
+		{"tokenlab, every request mints", srv, func(int) []byte { return poolReqs[int(turn.Add(1))%len(poolReqs)] }, &b.fig2.minting},
+		{"tokenlab, 64 sessions (coalesced)", srv, func(w int) []byte { return fixedReqs[w] }, &b.fig2.coalesced},
 	}
 	for _, r := range runs { // warm-up: connections, pools and caches
-		runLoad(ctx, r.addr, httpConns, 500*time.Millisecond, http.StatusOK, r.next)
+		runLoad(ctx, r.server.addr, httpConns, 500*time.Millisecond, http.StatusOK, r.next)
 	}
 	// Each round starts with the next run (a Latin square), so that no run
 	// always comes first or last: on a shared machine, where a run falls
@@ -193,13 +229,16 @@ func (b *bench) benchRenewal(ctx context.Context) error {
 			i := (round + j) % len(runs)
 			r := runs[i]
 			var profiled chan error
-			if b.profileDir != "" && round == 0 && r.addr == srv.addr {
+			if b.profileDir != "" && round == 0 && r.server == srv {
 				profiled = make(chan error, 1)
 				go func() {
-					profiled <- srv.saveProfile(filepath.Join(b.profileDir, fmt.Sprintf("fig2-run%d.cpu", i)), roundLength-time.Second)
+					profiled <- r.server.saveProfile(filepath.Join(b.profileDir, fmt.Sprintf("fig2-run%d.cpu", i)), roundLength-time.Second)
 				}()
 			}
-			res := runLoad(ctx, r.addr, httpConns, roundLength, http.StatusOK, r.next)
+			cpu := startCPUReading(r.server)
+			res := runLoad(ctx, r.server.addr, httpConns, roundLength, http.StatusOK, r.next)
+			s := summarize(res)
+			s.serverCPU, s.loadCPU = cpu.perRequest(res.ok)
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					b.logf("  profile: %v", err)
@@ -208,9 +247,9 @@ func (b *bench) benchRenewal(ctx context.Context) error {
 			if res.failed > 0 {
 				b.logf("  %s: %d failed requests, first: %v", r.name, res.failed, res.firstError)
 			}
-			s := summarize(res)
 			*r.out = append(*r.out, s)
-			b.logf("  round %d %-36s %8.0f req/s  p50 %-10v p99 %v", round+1, r.name, s.rps, s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond))
+			b.logf("  round %d %-36s %8.0f req/s  p50 %-10v p99 %-10v CPU per request: server %v, load %v", round+1, r.name, s.rps,
+				s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), s.serverCPU.Round(100*time.Nanosecond), s.loadCPU.Round(100*time.Nanosecond))
 		}
 	}
 	b.fig2.bodyBytes = len(body)

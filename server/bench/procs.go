@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -140,4 +141,35 @@ func vmRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS line in /proc status")
+}
+
+// cpuTime is the CPU time (user + system) the child has used so far.
+func (c *child) cpuTime() (time.Duration, error) { return processCPU(c.cmd.Process.Pid) }
+
+// processCPU reads utime and stime from /proc/pid/stat. They are in clock
+// ticks, 100 per second on Linux, which is fine for rounds of seconds.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces:
+	// count fields from after its closing one, which is field 3 (state).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	var ticks int64
+	for _, s := range f[11:13] { // utime, stime: fields 14 and 15
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100, nil
 }

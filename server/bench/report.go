@@ -65,6 +65,14 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
 }
 
+// us is a CPU time per request in microseconds, "—" when not measured.
+func us(d time.Duration) string {
+	if d <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+}
+
 // mb is a size in decimal megabytes, as the page's 1 MB target is.
 func mb(n int64) string { return fmt.Sprintf("%.3f MB", float64(n)/1e6) }
 
@@ -117,8 +125,8 @@ func (b *bench) table(want []string) string {
 			}
 			x, p := median(xs), median(ps)
 			row("2", r.what,
-				fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", ours.rps, ms(ours.p50), ms(ours.p99)),
-				fmt.Sprintf("bare handler %.0f req/s, p50 %s, p99 %s; median of the rounds' ratios: **%.2f×** req/s, p99 **%.2f×**", bare.rps, ms(bare.p50), ms(bare.p99), x, p),
+				fmt.Sprintf("%.0f req/s, p50 %s, p99 %s; server CPU %s per request", ours.rps, ms(ours.p50), ms(ours.p99), us(ours.serverCPU)),
+				fmt.Sprintf("bare handler %.0f req/s, p50 %s, p99 %s, server CPU %s per request; median of the rounds' ratios: **%.2f×** req/s, p99 **%.2f×**", bare.rps, ms(bare.p50), ms(bare.p99), us(bare.serverCPU), x, p),
 				"≥ 0.7× req/s, p99 ≤ 2×", verdict(x >= 0.7 && p <= 2 && ours.failed == 0))
 		}
 	}
@@ -217,13 +225,14 @@ func (b *bench) details(w *strings.Builder) {
 	if len(b.fig2.bare) > 0 {
 		fmt.Fprintf(w, "Figure 2, %d connections, %d rounds of %v each, alternating; renewal answer %d bytes; in the minting run a session came back every %v:\n\n",
 			httpConns, httpRounds, roundLength, b.fig2.bodyBytes, b.fig2.reuseEvery.Round(time.Millisecond))
-		w.WriteString("| run | round | req/s | p50 | p99 | failed |\n|---|---|---|---|---|---|\n")
+		w.WriteString("CPU per request is the CPU time the server process (and the bench, which runs the load generator) used during the round, divided by the requests answered.\n\n")
+		w.WriteString("| run | round | req/s | p50 | p99 | failed | server CPU per request | load generator CPU per request |\n|---|---|---|---|---|---|---|---|\n")
 		for _, r := range []struct {
 			name   string
 			rounds []loadRound
 		}{{"bare handler", b.fig2.bare}, {"tokenlab, every request mints", b.fig2.minting}, {"tokenlab, 64 sessions", b.fig2.coalesced}} {
 			for i, x := range r.rounds {
-				fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %d |\n", r.name, i+1, x.rps, ms(x.p50), ms(x.p99), x.failed)
+				fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %d | %s | %s |\n", r.name, i+1, x.rps, ms(x.p50), ms(x.p99), x.failed, us(x.serverCPU), us(x.loadCPU))
 			}
 		}
 		w.WriteString("\n")
