@@ -151,6 +151,9 @@ func (g Grants) Validate() error {
 func (g Grants) problems() []*FieldError {
 	var out []*FieldError
 	add := func(err error) {
+		if err == nil {
+			return // most checks pass; errors.As below would allocate fe
+		}
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			out = append(out, fe)
