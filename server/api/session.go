@@ -55,7 +55,9 @@ func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, err
 			return nil, err
 		}
 	}
-	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev})
+	// Remember as many opened cookies as the hub keeps sessions: each one
+	// renews with the same cookie again and again.
+	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev, Remember: hub.DefaultMaxSessions})
 }
 
 // NewHub builds the hub of live sessions for the configuration; tokens for

@@ -108,6 +108,10 @@ type Options struct {
 	// Revocations is the list checked on every Open; a fresh in-memory list
 	// when nil.
 	Revocations *Revocations
+	// Remember is how many opened cookies to remember (opened.go), so that
+	// a session's next renewal does not decrypt its cookie again; zero
+	// remembers none.
+	Remember int
 }
 
 // Manager starts, seals, opens and revokes sessions.
@@ -116,6 +120,7 @@ type Manager struct {
 	lifetime time.Duration
 	now      func() time.Time
 	revoked  *Revocations
+	opened   *opened
 }
 
 // NewManager checks the options and returns a Manager.
@@ -134,7 +139,7 @@ func NewManager(o Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations}
+	m := &Manager{aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations, opened: newOpened(o.Remember)}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -193,7 +198,8 @@ func (m *Manager) Seal(s Session) (string, error) {
 }
 
 // Open verifies and decrypts a cookie value, then refuses it when the
-// session has expired or was revoked.
+// session has expired or was revoked. Sessions opened from the same value
+// may share their grants' pointers: treat a Session as read-only.
 func (m *Manager) Open(value string) (Session, error) {
 	if value == "" {
 		return Session{}, ErrNoSession
@@ -201,6 +207,30 @@ func (m *Manager) Open(value string) (Session, error) {
 	if len(value) > MaxCookieBytes {
 		return Session{}, ErrMalformed
 	}
+	s, remembered := m.opened.get(value)
+	if !remembered {
+		var err error
+		if s, err = m.unseal(value); err != nil {
+			return Session{}, err
+		}
+	}
+	switch {
+	case !m.now().Before(s.Expires):
+		m.opened.forget(value)
+		return Session{}, ErrExpired
+	case m.revoked.Has(s.ID):
+		m.opened.forget(value)
+		return Session{}, ErrRevoked
+	}
+	if !remembered {
+		m.opened.put(value, s)
+	}
+	return s, nil
+}
+
+// unseal decrypts and decodes a cookie value, without the checks of time
+// and revocation.
+func (m *Manager) unseal(value string) (Session, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(value)
 	ns := m.aead.NonceSize()
 	if err != nil || len(raw) < 1+ns+m.aead.Overhead() {
@@ -209,25 +239,19 @@ func (m *Manager) Open(value string) (Session, error) {
 	if raw[0] != version {
 		return Session{}, ErrMalformed
 	}
-	payload, err := m.aead.Open(nil, raw[1:1+ns], raw[1+ns:], aad)
+	// Decrypted in place: raw is this call's own copy.
+	payload, err := m.aead.Open(raw[1+ns:1+ns], raw[1:1+ns], raw[1+ns:], aad)
 	if err != nil {
 		return Session{}, ErrForged
 	}
-	var w wire
-	if err := decodeWire(payload, &w); err != nil || w.ID == "" {
+	w, err := decodeWire(payload)
+	if err != nil || w.ID == "" {
 		return Session{}, ErrMalformed
 	}
-	s := Session{
+	return Session{
 		ID: w.ID, Identity: w.Identity, Grants: token.Grants(w.Grants), TTL: w.TTL,
 		Created: time.Unix(w.Created, 0), Expires: time.Unix(w.Expires, 0),
-	}
-	if !m.now().Before(s.Expires) {
-		return Session{}, ErrExpired
-	}
-	if m.revoked.Has(s.ID) {
-		return Session{}, ErrRevoked
-	}
-	return s, nil
+	}, nil
 }
 
 // FromRequest opens the session cookie of r.

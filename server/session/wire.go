@@ -15,23 +15,32 @@ import (
 // anything else (an escaped string, a voice or player grant, an older
 // layout) goes to encoding/json. wire_test.go checks that both agree on
 // every payload the fast reader accepts.
-func decodeWire(data []byte, w *wire) error {
-	if p := (reader{b: data}); p.wire(w) {
-		return nil
+//
+// The reader works on one string copy of the payload, and the strings it
+// returns are slices of it: one allocation for all of a session's strings.
+func decodeWire(data []byte) (wire, error) {
+	var w wire
+	if r := (reader{s: string(data)}); r.wire(&w) {
+		return w, nil
 	}
-	*w = wire{}
-	return json.Unmarshal(data, w)
+	return decodeWireJSON(data)
+}
+
+func decodeWireJSON(data []byte) (wire, error) {
+	var w wire
+	err := json.Unmarshal(data, &w)
+	return w, err
 }
 
 // reader consumes JSON exactly as json.Marshal writes a wire; each method
 // reports false at the first byte it does not expect.
 type reader struct {
-	b []byte
+	s string
 	i int
 }
 
 func (r *reader) lit(s string) bool {
-	if len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+	if len(r.s)-r.i < len(s) || r.s[r.i:r.i+len(s)] != s {
 		return false
 	}
 	r.i += len(s)
@@ -45,15 +54,15 @@ func (r *reader) str(dst *string) bool {
 		return false
 	}
 	start := r.i
-	for ; r.i < len(r.b); r.i++ {
-		switch c := r.b[r.i]; {
+	for ; r.i < len(r.s); r.i++ {
+		switch c := r.s[r.i]; {
 		case c == '"':
-			s := r.b[start:r.i]
+			s := r.s[start:r.i]
 			r.i++
-			if !utf8.Valid(s) {
+			if !utf8.ValidString(s) {
 				return false
 			}
-			*dst = string(s)
+			*dst = s
 			return true
 		case c == '\\' || c < 0x20:
 			return false
@@ -65,17 +74,17 @@ func (r *reader) str(dst *string) bool {
 // int reads an integer as json.Marshal writes an int64.
 func (r *reader) int(dst *int64) bool {
 	start := r.i
-	if r.i < len(r.b) && r.b[r.i] == '-' {
+	if r.i < len(r.s) && r.s[r.i] == '-' {
 		r.i++
 	}
 	digits := r.i
-	for r.i < len(r.b) && '0' <= r.b[r.i] && r.b[r.i] <= '9' {
+	for r.i < len(r.s) && '0' <= r.s[r.i] && r.s[r.i] <= '9' {
 		r.i++
 	}
-	if r.i == digits || (r.b[digits] == '0' && r.i-digits > 1) {
+	if r.i == digits || (r.s[digits] == '0' && r.i-digits > 1) {
 		return false // no digits, or a leading zero JSON does not allow
 	}
-	n, err := strconv.ParseInt(string(r.b[start:r.i]), 10, 64)
+	n, err := strconv.ParseInt(r.s[start:r.i], 10, 64)
 	*dst = n
 	return err == nil
 }
@@ -85,7 +94,7 @@ func (r *reader) wire(w *wire) bool {
 		r.lit(`,"g":`) && r.grants(&w.Grants) &&
 		r.lit(`,"t":`) && r.int(&w.TTL) && r.lit(`,"c":`) && r.int(&w.Created) && r.lit(`,"e":`) && r.int(&w.Expires) &&
 		r.lit(`}`)
-	return ok && r.i == len(r.b)
+	return ok && r.i == len(r.s)
 }
 
 // members reads the optional string members of one object, in order:

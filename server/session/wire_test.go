@@ -71,18 +71,19 @@ func TestDecodeWireIsEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want, got wire
+		var want wire
 		if err := json.Unmarshal(data, &want); err != nil {
 			t.Fatal(err)
 		}
-		if err := decodeWire(data, &got); err != nil {
+		got, err := decodeWire(data)
+		if err != nil {
 			t.Fatalf("decodeWire(%s): %v", data, err)
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("decodeWire(%s)\n got  %+v\n want %+v", data, got, want)
 		}
 		var direct wire
-		r := reader{b: data}
+		r := reader{s: string(data)}
 		if r.wire(&direct) {
 			fast++
 		} else if !strings.Contains(string(data), `\`) && w.Grants.Voice == nil && w.Grants.Player == nil {
@@ -106,7 +107,7 @@ func FuzzDecodeWire(f *testing.F) {
 	f.Add([]byte(`{"i":"x","u":"y","g":{"video":{}},"t":-0,"c":1,"e":2} `))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var got wire
-		r := reader{b: data}
+		r := reader{s: string(data)}
 		if !r.wire(&got) {
 			return
 		}
