@@ -64,11 +64,12 @@ func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, err
 // renewals come from minter.
 func NewHub(cfg config.Config, minter *mint.Minter, sessions *session.Manager, log *slog.Logger, now func() time.Time) *hub.Hub {
 	return hub.New(hub.Options{
-		Mint:    SessionMint(minter),
-		Now:     now,
-		Lead:    cfg.WarnLead,
-		Revoked: sessions.Revocations().Has,
-		Logger:  log,
+		Mint:           SessionMint(minter),
+		Now:            now,
+		Lead:           cfg.WarnLead,
+		Revoked:        sessions.Revocations().Has,
+		Logger:         log,
+		CoalesceWindow: cfg.CoalesceWindow,
 	})
 }
 

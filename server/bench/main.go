@@ -25,6 +25,7 @@ import (
 func main() {
 	role := flag.String("role", "", "internal: run as the bench's child server (server, bare)")
 	body := flag.String("body", "", "internal: the bare server's answer, a file")
+	coalesce := flag.Duration("coalesce", 0, "internal: the server's coalescing window (0: the default)")
 	out := flag.String("out", "docs/benchmarks.md", "the Markdown file to write the results into")
 	wasmPath := flag.String("wasm", "bin/tokenlab.wasm", "the page's program as make web-assets builds it, uncompressed")
 	goCmd := flag.String("go", "go", "the go command (figure 1 runs go test -bench)")
@@ -35,7 +36,7 @@ func main() {
 	var err error
 	switch *role {
 	case "server":
-		err = runServerRole()
+		err = runServerRole(*coalesce)
 	case "bare":
 		err = runBareRole(*body)
 	case "":

@@ -26,8 +26,8 @@ import (
 // goroutine count, a canary and pprof, which bin/tokenlab does not expose.
 // It leaves out serve.go's cap on open connections (11,000, more than the
 // bench opens). Logs go to stderr, as in bin/tokenlab; the bench sends them
-// to a file.
-func runServerRole() error {
+// to a file. A coalescing window other than zero replaces the hub's.
+func runServerRole(coalesce time.Duration) error {
 	if _, err := raiseFileLimit(); err != nil {
 		return err
 	}
@@ -35,6 +35,7 @@ func runServerRole() error {
 	if err != nil {
 		return err
 	}
+	cfg.CoalesceWindow = coalesce
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	var auth users.Authenticator = users.OpenDemo{}
 	if cfg.UsersFile != "" {

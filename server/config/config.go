@@ -119,6 +119,11 @@ type Config struct {
 	// leaves out the one line per successful request (logged at debug):
 	// formatting and writing it was the largest cost of a renewal.
 	LogLevel slog.Level
+	// CoalesceWindow is how long after a session's last mint a renewal gets
+	// that token rather than a new one; hub.DefaultCoalesceWindow when zero.
+	// It is not read from the environment: make bench narrows it so that
+	// its minting run really mints on every request.
+	CoalesceWindow time.Duration
 }
 
 // Limit allows N events per Per: a burst of N, refilled at N/Per. The
