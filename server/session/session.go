@@ -256,11 +256,11 @@ func (m *Manager) unseal(value string) (Session, error) {
 
 // FromRequest opens the session cookie of r.
 func (m *Manager) FromRequest(r *http.Request) (Session, error) {
-	c, err := r.Cookie(CookieName)
-	if err != nil {
+	value, ok := cookieValue(r.Header)
+	if !ok {
 		return Session{}, ErrNoSession
 	}
-	return m.Open(c.Value)
+	return m.Open(value)
 }
 
 // Revoke ends s: every later Open of its cookie fails with ErrRevoked.
