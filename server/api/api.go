@@ -68,8 +68,8 @@ func New(d Deps) http.Handler {
 		d.Web = web.Handler()
 	}
 	d = withSessionDefaults(d)
-	mux := http.NewServeMux()
-	addRoutes(mux, d)
+	routes := newRouter()
+	addRoutes(routes, d)
 
 	cop := http.NewCrossOriginProtection()
 	for _, o := range d.Config.AllowedOrigins {
@@ -81,7 +81,7 @@ func New(d Deps) http.Handler {
 		writeError(w, r, d.Logger, &Error{Status: http.StatusForbidden, Code: CodeCrossOrigin,
 			Message: "cross-origin request refused: call the API from the page it serves, or add your origin to TOKENLAB_ALLOWED_ORIGINS"})
 	}))
-	h := unrouted(mux, d.Logger)
+	h := unrouted(routes, d.Logger)
 	h = cop.Handler(h)
 	h = secureHeaders(h)
 	h = recoverPanics(d.Logger)(h)

@@ -105,13 +105,19 @@ const pagePattern = "GET /"
 // an Allow header when the path exists for other methods, 404 otherwise.
 // The page's catch-all matches every GET, so a GET on an API path (GET
 // /token) is checked against the other methods first.
-func unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
+func unrouted(routes *router, log *slog.Logger) http.Handler {
+	mux := routes.mux
 	notAllowed := func(w http.ResponseWriter, r *http.Request, allow string) {
 		w.Header().Set("Allow", allow)
 		writeError(w, r, log, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
 			Message: r.Method + " is not allowed on " + r.URL.Path + ": use " + allow})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt, ok := routes.lookup(r); ok {
+			r.Pattern = rt.pattern
+			rt.h.ServeHTTP(w, r)
+			return
+		}
 		h, pattern := mux.Handler(r)
 		switch pattern {
 		case "":

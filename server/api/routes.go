@@ -1,11 +1,9 @@
 package api
 
-import "net/http"
-
 // addRoutes lists every route the server answers. Wrong methods and unknown
 // paths need no entry: New turns the mux's 405 (with Allow) and 404 into
 // JSON error bodies.
-func addRoutes(mux *http.ServeMux, d Deps) {
+func addRoutes(mux *router, d Deps) {
 	mux.Handle("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger), startSession(d, d.OnToken)))
 	mux.Handle("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
 	// Cookie-authenticated state changes: CrossOriginProtection (api.go)
