@@ -120,10 +120,11 @@ func (m *Minter) Mint(identity string, g token.Grants, ttl time.Duration) (Minte
 		key := keys[len(keys)-len(g.Unknown)]
 		return Minted{}, &token.FieldError{Field: "grants." + key, Problem: fmt.Sprintf("is not a Twilio grant (known: %v)", token.GrantKeys)}
 	}
-	g.Identity = identity
+	g.Identity = "" // checked above; Validate would check it again
 	if err := g.Validate(); err != nil {
 		return Minted{}, err
 	}
+	g.Identity = identity
 	now := m.now().Unix()
 	c := token.Claims{
 		JTI:    jti(m.creds.APIKeySID, now),

@@ -100,6 +100,14 @@ func CheckSID(field, prefix, s string) error {
 // CheckIdentity refuses identities Twilio cannot carry: empty, longer than
 // MaxIdentityLen, invalid UTF-8 or containing control characters.
 func CheckIdentity(field, id string) error {
+	if plainASCIIIdentity(id) {
+		return nil // the usual identity, checked in one pass
+	}
+	return checkIdentityRunes(field, id)
+}
+
+// checkIdentityRunes is CheckIdentity's full check, rune by rune.
+func checkIdentityRunes(field, id string) error {
 	switch {
 	case id == "":
 		return &FieldError{Field: field, Problem: "must not be empty", Err: ErrBadIdentity}
@@ -114,6 +122,20 @@ func CheckIdentity(field, id string) error {
 		}
 	}
 	return nil
+}
+
+// plainASCIIIdentity reports whether id is non-empty, printable ASCII and
+// no longer than MaxIdentityLen: an identity CheckIdentity accepts.
+func plainASCIIIdentity(id string) bool {
+	if id == "" || len(id) > MaxIdentityLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // VoiceSafeIdentity reports whether Voice accepts id: only ASCII letters,
