@@ -152,6 +152,7 @@ const (
 	httpConns     = 64
 	httpRounds    = 15
 	roundLength   = time.Second
+	settleTime    = 250 * time.Millisecond
 	profileLength = 10 * time.Second // with make bench PROFILE=dir
 	// rotatePool is the number of sessions the minting run cycles
 	// through, and renewalCoalesce the coalescing window of figure 2's
@@ -235,6 +236,14 @@ func (b *bench) benchRenewal(ctx context.Context) error {
 		for j := range runs {
 			i := (round + j) % len(runs)
 			r := runs[i]
+			// A pause first, so that what the previous run left behind (a
+			// garbage collection under way, connections closing) is not
+			// charged to this one.
+			select {
+			case <-time.After(settleTime):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			cpu := startCPUReading(r.server)
 			res := runLoad(ctx, r.server.addr, httpConns, roundLength, http.StatusOK, r.next)
 			s := summarize(res)
