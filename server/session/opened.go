@@ -12,8 +12,8 @@ const MaxRememberedCookieBytes = 1024
 
 // opened remembers the sessions of cookie values that opened. A session
 // presents the same value on every renewal and every socket, so a value
-// seen before skips base64, AES-GCM and parsing: about a third of a
-// renewal's work in the server (docs/benchmarks.md, figure 2).
+// seen before skips base64, AES-GCM and parsing: a quarter of the renewal
+// handler's time under figure 2's load (docs/benchmarks.md).
 //
 // It memoises a pure function of the value and the key, so the cookie
 // stays the session's only record: expiry and revocation are checked on
