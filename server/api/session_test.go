@@ -281,3 +281,33 @@ func TestRefreshIsSameOriginOnly(t *testing.T) {
 		t.Errorf("cross-site refresh: %+v", e.Error)
 	}
 }
+
+// TestRememberedSessionsEndAsOthers: a cookie the server has opened before
+// (and now answers from memory) is refused after logout and after its
+// lifetime, exactly as one opened in full.
+func TestRememberedSessionsEndAsOthers(t *testing.T) {
+	clock := &settable{t: time.Now()}
+	s := newStack(t, clock.now, nil, nil)
+	_, leaving := s.signIn(t, 600)
+	_, staying := s.signIn(t, 600)
+	for _, ck := range []*http.Cookie{leaving, staying, leaving, staying} {
+		if rec := refresh(t, s.handler, ck); rec.Code != http.StatusOK {
+			t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+		}
+	}
+	if rec := do(t, s.handler, withCookie(httptest.NewRequest("POST", "/logout", nil), leaving)); rec.Code != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", rec.Code, rec.Body)
+	}
+	for range 2 {
+		if e := decodeError(t, refresh(t, s.handler, leaving), http.StatusUnauthorized); e.Error.Code != api.CodeSessionRevoked {
+			t.Fatalf("refresh after logout: %+v", e.Error)
+		}
+	}
+	if rec := refresh(t, s.handler, staying); rec.Code != http.StatusOK {
+		t.Fatalf("the other session after a logout: %d %s", rec.Code, rec.Body)
+	}
+	clock.add(time.Hour)
+	if e := decodeError(t, refresh(t, s.handler, staying), http.StatusUnauthorized); e.Error.Code != api.CodeSessionExpired {
+		t.Fatalf("refresh past the lifetime: %+v", e.Error)
+	}
+}
