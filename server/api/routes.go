@@ -3,18 +3,18 @@ package api
 // addRoutes lists every route the server answers. Wrong methods and unknown
 // paths need no entry: New turns the mux's 405 (with Allow) and 404 into
 // JSON error bodies.
-func addRoutes(mux *router, d Deps) {
-	mux.Handle("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger), startSession(d, d.OnToken)))
-	mux.Handle("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
+func addRoutes(routes *router, d Deps) {
+	routes.Handle("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger), startSession(d, d.OnToken)))
+	routes.Handle("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
 	// Cookie-authenticated state changes: CrossOriginProtection (api.go)
 	// refuses other sites, and jsonOnly refuses bodies a form could send.
 	noBody := jsonOnly(d.Logger)
-	mux.Handle("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
-	mux.Handle("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
-	mux.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
+	routes.Handle("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
+	routes.Handle("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
+	routes.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
-	mux.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
-	mux.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))
-	mux.Handle("GET /healthz", handleHealth())
-	mux.Handle("GET /", d.Web)
+	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
+	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))
+	routes.Handle("GET /healthz", handleHealth())
+	routes.Handle("GET /", d.Web)
 }

@@ -86,13 +86,3 @@ func (o *opened) shrinkLocked() {
 		drop--
 	}
 }
-
-// len is the number of remembered sessions.
-func (o *opened) len() int {
-	if o == nil {
-		return 0
-	}
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	return len(o.m)
-}

@@ -11,6 +11,16 @@ import (
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
+// len is the number of remembered sessions.
+func (o *opened) len() int {
+	if o == nil {
+		return 0
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return len(o.m)
+}
+
 func rememberingManager(t *testing.T, now *time.Time, remember int) *Manager {
 	t.Helper()
 	key, err := DeriveKey([]byte("secret"))

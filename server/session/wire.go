@@ -26,6 +26,8 @@ func decodeWire(data []byte) (wire, error) {
 	return decodeWireJSON(data)
 }
 
+// decodeWireJSON is the slow path, in a function of its own so that its
+// wire, which escapes through json.Unmarshal, costs an allocation only here.
 func decodeWireJSON(data []byte) (wire, error) {
 	var w wire
 	err := json.Unmarshal(data, &w)
