@@ -1,5 +1,11 @@
 // app.js starts tokenlab's page program (wasm). Everything else the page
 // does is in Go: see wasm/ in the repository.
+//
+// It is loaded async from the head, so it runs before the page is parsed
+// and laid out: the program's download and compilation, and the request
+// for the session's token, overlap the browser building the page. The
+// program itself starts once the page is parsed and wasm_exec.js (a
+// deferred script) has run.
 "use strict";
 
 // resumeWait bounds how long a started program waits for the session's
@@ -7,7 +13,15 @@
 const resumeWait = 300;
 
 (async () => {
-  const fail = (message) => {
+  // parsed resolves once the page's elements exist and wasm_exec.js has
+  // run: deferred scripts run after parsing, before DOMContentLoaded.
+  const parsed = new Promise((ok) => {
+    const state = document.readyState;
+    if (state === "complete" || (state === "interactive" && typeof Go === "function")) ok();
+    else addEventListener("DOMContentLoaded", ok, { once: true });
+  });
+  const fail = async (message) => {
+    await parsed;
     const boot = document.getElementById("boot");
     if (boot) {
       boot.textContent = message;
@@ -15,8 +29,8 @@ const resumeWait = 300;
     }
     window.dispatchEvent(new CustomEvent("tokenlab:error", { detail: { code: "boot", message } }));
   };
-  if (typeof Go !== "function" || typeof WebAssembly !== "object") {
-    fail("This browser cannot run the page's program (WebAssembly), or wasm_exec.js is not built: run make web-assets.");
+  if (typeof WebAssembly !== "object") {
+    fail("This browser cannot run the page's program (WebAssembly).");
     return;
   }
   // The session's token (a reload resumes it) is asked for now, while the
@@ -47,9 +61,15 @@ const resumeWait = 300;
   globalThis.tokenlabBoot = boot;
   const url = document.documentElement.dataset.wasm;
   try {
+    const module = WebAssembly.compileStreaming(fetch(url));
+    module.catch(() => {}); // reported below, once awaited
+    await parsed;
+    if (typeof Go !== "function") {
+      fail("wasm_exec.js is not built: run make web-assets and restart the server.");
+      return;
+    }
     const go = new Go();
-    const response = fetch(url);
-    const { instance } = await WebAssembly.instantiateStreaming(response, go.importObject);
+    const instance = await WebAssembly.instantiate(await module, go.importObject);
     // The program runs until it first waits, building the page, and the
     // browser lays the page out then: with the answer already here, that
     // first layout shows the token. A slow answer does not hold the
