@@ -1,10 +1,10 @@
 // app.js starts tokenlab's page program (wasm). Everything else the page
 // does is in Go: see wasm/ in the repository.
 //
-// It is loaded async from the head, so it runs before the page is parsed
-// and laid out: the program's download and compilation, and the request
-// for the session's token, overlap the browser building the page. The
-// program itself starts once the page is parsed and wasm_exec.js (a
+// It is the first script in the head and runs before the rest of the page
+// is parsed and laid out: the program's download and compilation, and the
+// request for the session's token, overlap the browser building the page.
+// The program itself starts once the page is parsed and wasm_exec.js (a
 // deferred script) has run.
 "use strict";
 
