@@ -33,6 +33,9 @@ func main() {
 	if a.tok == nil {
 		a.ui.render(a) // else adopt has rendered
 	}
+	// The page is shown now, in the same task as its first view (app.js
+	// hid it while the program started).
+	document.Get("documentElement").Get("classList").Call("remove", "booting")
 	a.run() // never returns: the page lives as long as the tab
 }
 

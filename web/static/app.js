@@ -12,7 +12,18 @@
 // token before it runs (milliseconds).
 const resumeWait = 300;
 
+// quietStart is how long the page stays blank while its program starts
+// (milliseconds). A page that is ready sooner appears once, with its
+// token, and without first laying out and painting a "Loading" page:
+// that work, and the font set-up it brings, would hold up the browser's
+// main thread, which also takes in the program. A slower start shows the
+// page and its "Loading" line after quietStart.
+const quietStart = 400;
+
 (async () => {
+  const root = document.documentElement;
+  root.classList.add("booting"); // style.css hides the page; main.go shows it
+  setTimeout(() => root.classList.remove("booting"), quietStart);
   // parsed resolves once the page's elements exist and wasm_exec.js has
   // run: deferred scripts run after parsing, before DOMContentLoaded.
   const parsed = new Promise((ok) => {
@@ -22,6 +33,7 @@ const resumeWait = 300;
   });
   const fail = async (message) => {
     await parsed;
+    root.classList.remove("booting");
     const boot = document.getElementById("boot");
     if (boot) {
       boot.textContent = message;
