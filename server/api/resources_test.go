@@ -285,8 +285,11 @@ func TestBurstReturnsToBaseline(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("heap in use: %d KiB before, %d KiB with %d sessions and sockets, %d KiB after", before>>10, peak>>10, n, after>>10)
-	if peak < before+4*slack {
-		t.Errorf("the burst grew the heap by only %d KiB: the measurement cannot tell a leak from noise", (peak-before)>>10)
+	// The burst's own size is measured from the lower of the two quiet
+	// points: memory other tests left behind can still be in the baseline
+	// and be freed during the burst.
+	if quiet := min(before, after); peak < quiet+4*slack {
+		t.Errorf("the burst grew the heap by only %d KiB: the measurement cannot tell a leak from noise", (peak-quiet)>>10)
 	}
 	if after > before+slack {
 		t.Errorf("after the burst the heap is %d KiB over its baseline (allowed %d KiB): something is kept per session or connection",
