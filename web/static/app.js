@@ -71,7 +71,7 @@ const quietStart = 400;
   const boot = { resume };
   resume.then((answer) => { boot.answer = answer; });
   globalThis.tokenlabBoot = boot;
-  const url = document.documentElement.dataset.wasm;
+  const url = root.dataset.wasm;
   try {
     const module = WebAssembly.compileStreaming(fetch(url));
     module.catch(() => {}); // reported below, once awaited
