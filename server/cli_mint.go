@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,10 +20,36 @@ type mintFlags struct {
 	identity, grantsJSON                          string
 	ttl                                           int64
 	video                                         bool
-	videoRoom, chatService, syncService, voiceApp string
+	videoRoom, roomName, chatService, syncService string
+	voiceApp                                      string
 	voiceIncoming                                 bool
+	allowIncoming                                 optionalBool
 	pushCredential, workspace, worker, role       string
 }
+
+// optionalBool is a boolean flag that also remembers whether it was given,
+// so that a default can depend on other flags (the plugin's
+// --allow-incoming is true unless said otherwise, and only for voice).
+type optionalBool struct{ set, value bool }
+
+func (b *optionalBool) String() string {
+	if b == nil || !b.set {
+		return ""
+	}
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false, got %q", s)
+	}
+	b.set, b.value = true, v
+	return nil
+}
+
+// IsBoolFlag lets --allow-incoming stand alone, as a plain bool flag can.
+func (b *optionalBool) IsBoolFlag() bool { return true }
 
 // flagFor names the flag behind a grant field, so errors speak of what the
 // user typed.
@@ -45,10 +72,12 @@ func cmdMint(ctx context.Context, e env, args []string) error {
 	fs.Int64Var(&f.ttl, "ttl", token.DefaultTTL, fmt.Sprintf("lifetime in seconds, %d to %d", token.MinTTL, token.MaxTTL))
 	fs.BoolVar(&f.video, "video", false, "add a video grant for every room")
 	fs.StringVar(&f.videoRoom, "video-room", "", "add a video grant for this room")
+	fs.StringVar(&f.roomName, "room-name", "", "the Twilio CLI token plugin's name for --video-room")
 	fs.StringVar(&f.chatService, "chat-service-sid", "", "add a chat grant for this service (IS…)")
 	fs.StringVar(&f.syncService, "sync-service-sid", "", "add a sync grant for this service (IS…)")
 	fs.StringVar(&f.voiceApp, "voice-app-sid", "", "add a voice grant for outgoing calls through this TwiML app (AP…)")
 	fs.BoolVar(&f.voiceIncoming, "voice-incoming", false, "add a voice grant that receives calls")
+	fs.Var(&f.allowIncoming, "allow-incoming", "with --voice-app-sid: let the identity receive calls (the Twilio CLI token plugin's flag; default true)")
 	fs.StringVar(&f.pushCredential, "push-credential-sid", "", "push credential (CR…) for the chat and voice grants")
 	fs.StringVar(&f.workspace, "workspace-sid", "", "add a TaskRouter grant for this workspace (WS…)")
 	fs.StringVar(&f.worker, "worker-sid", "", "TaskRouter worker (WK…), with --workspace-sid")
@@ -112,11 +141,18 @@ func (f mintFlags) grants() (token.Grants, error) {
 		fromFlags = append(fromFlags, struct{ key, flag string }{key, flag})
 		return nil
 	}
-	if f.video || f.videoRoom != "" {
+	room := f.videoRoom
+	if f.roomName != "" {
+		if room != "" && room != f.roomName {
+			return g, usageErrorf("mint: --room-name %q and --video-room %q name two rooms: give one", f.roomName, room)
+		}
+		room = f.roomName
+	}
+	if f.video || room != "" {
 		if err := set(token.KeyVideo, "--video-room"); err != nil {
 			return g, err
 		}
-		g.Video = &token.VideoGrant{Room: f.videoRoom}
+		g.Video = &token.VideoGrant{Room: room}
 	}
 	if f.chatService != "" {
 		if err := set(token.KeyChat, "--chat-service-sid"); err != nil {
@@ -130,7 +166,11 @@ func (f mintFlags) grants() (token.Grants, error) {
 		}
 		g.Sync = &token.SyncGrant{ServiceSID: f.syncService}
 	}
-	if f.voiceApp != "" || f.voiceIncoming {
+	incoming, err := f.incoming()
+	if err != nil {
+		return g, err
+	}
+	if f.voiceApp != "" || incoming {
 		if err := set(token.KeyVoice, "--voice-app-sid/--voice-incoming"); err != nil {
 			return g, err
 		}
@@ -138,7 +178,7 @@ func (f mintFlags) grants() (token.Grants, error) {
 		if f.voiceApp != "" {
 			g.Voice.Outgoing = &token.VoiceOutgoing{ApplicationSID: f.voiceApp}
 		}
-		if f.voiceIncoming {
+		if incoming {
 			g.Voice.Incoming = &token.VoiceIncoming{Allow: true}
 		}
 	}
@@ -157,6 +197,22 @@ func (f mintFlags) grants() (token.Grants, error) {
 		return g, usageErrorf("mint: no grant asked: give --video-room ROOM (or --video), --chat-service-sid, --sync-service-sid, --voice-app-sid, --voice-incoming, --workspace-sid or --grants JSON")
 	}
 	return g, nil
+}
+
+// incoming says whether the voice grant receives calls. --voice-incoming
+// asks for it outright; the plugin's --allow-incoming defaults to true for
+// a voice grant (--voice-app-sid), as the plugin's own tokens do.
+func (f mintFlags) incoming() (bool, error) {
+	if f.allowIncoming.set {
+		if f.voiceApp == "" && !f.voiceIncoming {
+			return false, usageErrorf("mint: --allow-incoming needs a voice grant: give --voice-app-sid AP…")
+		}
+		if f.voiceIncoming && !f.allowIncoming.value {
+			return false, usageErrorf("mint: --voice-incoming asks for incoming calls but --allow-incoming=false refuses them: drop one")
+		}
+		return f.allowIncoming.value, nil
+	}
+	return f.voiceIncoming || f.voiceApp != "", nil
 }
 
 // flagError rewrites a field error in terms of the flag that set the field.
