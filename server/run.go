@@ -39,6 +39,7 @@ func commands() []command {
 		{"useradd", "[flags] NAME", "add or update a user in the users file (password on stdin)", cmdUseradd},
 		{"watch", "--username U --password P [--server URL] [--ttl N] [--for D]", "sign in, hold the session's WebSocket and renew on every warning, printing each event", cmdWatch},
 		{"sessions", "[--server URL] [list | revoke ID]", "list a running server's live sessions, or revoke one (admin token from $TOKENLAB_ADMIN_TOKEN)", cmdSessions},
+		{"version", "", "print tokenlab's version, the commit it was built from and the Go that built it", cmdVersion},
 		{"help", "[COMMAND]", "list the commands, or show one command's flags", cmdHelp},
 	}
 }
@@ -59,8 +60,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	name, rest := "serve", []string{}
 	if len(args) > 1 {
 		rest = args[1:]
-		if !strings.HasPrefix(args[1], "-") {
+		switch {
+		case !strings.HasPrefix(args[1], "-"):
 			name, rest = args[1], args[2:]
+		case args[1] == "-h" || args[1] == "-help" || args[1] == "--help":
+			// tokenlab --help asks about tokenlab, not about serve.
+			name, rest = "help", args[2:]
 		}
 	}
 	c, ok := lookup(name)
