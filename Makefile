@@ -3,7 +3,6 @@
 
 GO      ?= go
 BIN     := bin/tokenlab
-PORT    ?= 8080
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test vet fmt web-assets fuzz bench clean
@@ -12,8 +11,10 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # build always asks go: its build cache makes an unchanged rebuild instant.
+# -buildvcs=auto stamps the commit (`tokenlab version`) even where GOFLAGS
+# turns stamping off.
 build: web-assets ## build the self-contained binary bin/tokenlab
-	$(GO) build -o $(BIN) ./server
+	$(GO) build -buildvcs=auto -o $(BIN) ./server
 
 # web-assets builds what the page embeds into web/static/gen/ (gitignored):
 # the wasm program, precompressed as gzip (by zopfli when it is installed:
@@ -39,8 +40,10 @@ web-assets: ## build the page's program (wasm) and wasm_exec.js
 	fi
 	@echo "wasm: $$(wc -c < bin/tokenlab.wasm) bytes raw, $$(wc -c < $(GEN)/tokenlab.wasm.gz) gzip$$([ -f $(GEN)/tokenlab.wasm.zst ] && echo ", $$(wc -c < $(GEN)/tokenlab.wasm.zst) zstd")"
 
-run: build ## build, then start the server on PORT (default 8080)
-	PORT=$(PORT) ./$(BIN) serve
+# run passes no PORT of its own: the server reads .env, then the
+# environment (`make run PORT=9000` puts PORT there), then its flags.
+run: build ## build, then start the server (PORT from .env or the environment; default 8080)
+	./$(BIN) serve
 
 # test builds the binary first: the page's browser tests (web/e2e) drive
 # the real bin/tokenlab in headless Chromium. DOM-free browser code is also
