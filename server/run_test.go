@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -432,6 +434,141 @@ func TestServeLogLevel(t *testing.T) {
 			waitForLog(t, logs, make(chan error), regexp.MustCompile(`(level=INFO msg=request method=POST path=/token/refresh status=401)`))
 			if got := strings.Contains(logs.String(), `level=DEBUG msg=request method=GET path=/healthz status=200`); got != tt.want {
 				t.Errorf("TOKENLAB_LOG_LEVEL=%q: the 200 logged %v, want %v:\n%s", tt.level, got, tt.want, logs)
+			}
+		})
+	}
+}
+
+func TestTopLevelHelpListsTheCommands(t *testing.T) {
+	for _, flag := range []string{"-h", "-help", "--help"} {
+		r := runCLI(t, nil, "", flag)
+		if r.err != nil {
+			t.Fatalf("tokenlab %s: %v", flag, r.err)
+		}
+		if !strings.Contains(r.stdout, "commands:") || !strings.Contains(r.stdout, "  version ") {
+			t.Errorf("tokenlab %s should list the commands, printed:\n%s", flag, r.stdout)
+		}
+	}
+}
+
+func TestVersionNamesTheCommit(t *testing.T) {
+	// The Makefile builds with -buildvcs=auto, which stamps the commit even
+	// where GOFLAGS turns stamping off.
+	bin := filepath.Join(t.TempDir(), "tokenlab")
+	if out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tokenlab version: %v\n%s", err, out)
+	}
+	// The toolchain's own reading of the binary is the reference: a clone
+	// names its commit; a tree go cannot stamp says so.
+	meta, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	want := "commit unknown"
+	if m := regexp.MustCompile(`vcs\.revision=(\S+)`).FindSubmatch(meta); m != nil {
+		want = "commit " + string(m[1])
+	} else if head, err := exec.Command("git", "rev-parse", "--git-dir").Output(); err == nil && filepath.Base(strings.TrimSpace(string(head))) == ".git" {
+		t.Errorf("the build in a plain git checkout carries no commit:\n%s", meta)
+	}
+	if !strings.HasPrefix(string(out), "tokenlab ") || !strings.Contains(string(out), want) || !strings.Contains(string(out), "go1.") {
+		t.Errorf("tokenlab version printed %q, want the module version, %q and the Go version", out, want)
+	}
+	if r := runCLI(t, nil, "", "version", "extra"); r.err == nil || exitCode(r.err) != 2 {
+		t.Errorf("version with an argument: err = %v, want a usage error", r.err)
+	}
+}
+
+func TestDescribeBuild(t *testing.T) {
+	tests := []struct {
+		name string
+		info debug.BuildInfo
+		want string
+	}{
+		{"release", debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "v1.2.0"},
+			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}}},
+			"tokenlab v1.2.0 commit abc123 (2026-12-01T10:00:00Z) go1.26.0"},
+		{"dirty tree", debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"},
+			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "true"}}},
+			"tokenlab (devel) commit abc123 with uncommitted changes go1.26.0"},
+		{"no vcs", debug.BuildInfo{GoVersion: "go1.26.0"},
+			"tokenlab (devel) commit unknown (built outside a git checkout, or with -buildvcs=false) go1.26.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := describeBuild(&tt.info); got != tt.want {
+				t.Errorf("describeBuild = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMintTakesThePluginsFlags mints with the Twilio CLI token plugin's
+// own flags and checks the grants against the plugin's defaults.
+func TestMintTakesThePluginsFlags(t *testing.T) {
+	app := "AP" + strings.Repeat("b", 32)
+	tests := []struct {
+		name                   string
+		args                   []string
+		room                   string
+		outgoing, incoming     bool
+		wantVideo, wantNoVoice bool
+	}{
+		{"room-name", []string{"--room-name", "standup"}, "standup", false, false, true, true},
+		{"room-name agrees with video-room", []string{"--room-name", "standup", "--video-room", "standup"}, "standup", false, false, true, true},
+		{"voice app alone allows incoming", []string{"--voice-app-sid", app}, "", true, true, false, false},
+		{"allow-incoming=true", []string{"--voice-app-sid", app, "--allow-incoming=true"}, "", true, true, false, false},
+		{"allow-incoming=false", []string{"--voice-app-sid", app, "--allow-incoming=false"}, "", true, false, false, false},
+		{"voice-incoming alone", []string{"--voice-incoming"}, "", false, true, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, realEnv(), "", append([]string{"mint", "--identity", "alice"}, tt.args...)...)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			tok, err := token.Decode(strings.TrimSpace(r.stdout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := tok.Claims.Grants
+			if (g.Video != nil) != tt.wantVideo || (tt.wantVideo && g.Video.Room != tt.room) {
+				t.Errorf("video grant = %+v, want room %q: %v", g.Video, tt.room, tt.wantVideo)
+			}
+			if tt.wantNoVoice {
+				if g.Voice != nil {
+					t.Errorf("voice grant = %+v, want none", g.Voice)
+				}
+				return
+			}
+			if g.Voice == nil {
+				t.Fatal("no voice grant")
+			}
+			if got := g.Voice.Outgoing != nil; got != tt.outgoing {
+				t.Errorf("outgoing = %v, want %v", got, tt.outgoing)
+			}
+			if got := g.Voice.Incoming != nil && g.Voice.Incoming.Allow; got != tt.incoming {
+				t.Errorf("incoming = %v, want %v", got, tt.incoming)
+			}
+		})
+	}
+	refused := []struct {
+		name, want string
+		args       []string
+	}{
+		{"two rooms", "name two rooms", []string{"--room-name", "a", "--video-room", "b"}},
+		{"allow-incoming without voice", "needs a voice grant", []string{"--video", "--allow-incoming"}},
+		{"allow-incoming not a bool", "want true or false", []string{"--voice-app-sid", app, "--allow-incoming=maybe"}},
+		{"incoming asked and refused", "drop one", []string{"--voice-incoming", "--allow-incoming=false"}},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, realEnv(), "", append([]string{"mint", "--identity", "alice"}, tt.args...)...)
+			if r.err == nil || exitCode(r.err) != 2 || !strings.Contains(r.err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a usage error saying %q", r.err, tt.want)
 			}
 		})
 	}
