@@ -16,11 +16,11 @@ import (
 // sessions, or revoke one.
 func cmdSessions(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "sessions")
-	server := fs.String("server", defaultServer, "the tokenlab server's base URL")
+	server := fs.String("server", "", serverFlagHelp)
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	base, err := serverURL(*server)
+	base, err := serverURL(e, *server)
 	if err != nil {
 		return err
 	}

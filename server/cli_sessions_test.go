@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,5 +57,29 @@ func TestSessionsUsage(t *testing.T) {
 	r := runCLI(t, map[string]string{}, "", "sessions", "--server", "http://127.0.0.1:1")
 	if r.err == nil || !strings.Contains(r.err.Error(), "is the server running?") || exitCode(r.err) != 1 {
 		t.Errorf("server down: %v", r.err)
+	}
+}
+
+// TestSessionsFindsTheConfiguredServer runs sessions without --server: it
+// must reach the server at the PORT and host the configuration names.
+func TestSessionsFindsTheConfiguredServer(t *testing.T) {
+	const adminToken = "admin-token-for-the-cli-test"
+	env := realEnv("TOKENLAB_ADMIN_TOKEN", adminToken)
+	base, _ := serveCtl(t, env, "0")
+	signInCookie(t, base)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"", "0.0.0.0", "127.0.0.1"} {
+		env := realEnv("TOKENLAB_ADMIN_TOKEN", adminToken, "PORT", u.Port(), "TOKENLAB_HOST", host)
+		r := runCLI(t, env, "", "sessions")
+		if r.err != nil || !strings.Contains(r.stdout, "1 sessions") {
+			t.Errorf("sessions with PORT=%s TOKENLAB_HOST=%q: %v\n%s", u.Port(), host, r.err, r.stdout)
+		}
+	}
+	r := runCLI(t, realEnv("PORT", "0"), "", "sessions")
+	if r.err == nil || !strings.Contains(r.err.Error(), "give --server") {
+		t.Errorf("sessions with PORT=0: err = %v, want one asking for --server", r.err)
 	}
 }

@@ -22,8 +22,8 @@ import (
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
-// defaultServer is where watch and sessions look when --server is not given.
-const defaultServer = "http://127.0.0.1:8080"
+// serverFlagHelp describes --server for watch and sessions.
+const serverFlagHelp = "the tokenlab server's base URL (default: the host and PORT serve would use, from .env and the environment)"
 
 // envPassword lets scripts keep the password off the command line, where
 // ps and shell history would show it.
@@ -38,7 +38,7 @@ const watchReadWait = 90 * time.Second
 // event, reconnecting with backoff when the connection drops.
 func cmdWatch(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "watch")
-	server := fs.String("server", defaultServer, "the tokenlab server's base URL")
+	server := fs.String("server", "", serverFlagHelp)
 	username := fs.String("username", "", "the user to sign in as (required)")
 	password := fs.String("password", "", "the password (or set $"+envPassword+")")
 	ttl := fs.Int64("ttl", 0, "token lifetime in seconds (1–86400); the server's default when 0")
@@ -49,7 +49,7 @@ func cmdWatch(ctx context.Context, e env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("watch takes no arguments, got %q (run `tokenlab help watch`)", fs.Args())
 	}
-	base, err := serverURL(*server)
+	base, err := serverURL(e, *server)
 	if err != nil {
 		return err
 	}
@@ -81,11 +81,15 @@ func cmdWatch(ctx context.Context, e env, args []string) error {
 	return w.run(ctx)
 }
 
-// serverURL checks a --server value.
-func serverURL(s string) (*url.URL, error) {
+// serverURL checks a --server value; without one, it is the server that
+// `tokenlab serve` would start with the same configuration.
+func serverURL(e env, s string) (*url.URL, error) {
+	if s == "" {
+		return configuredServer(e)
+	}
 	u, err := url.Parse(strings.TrimSuffix(s, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return nil, usageErrorf("--server must be a base URL such as %s, got %q", defaultServer, s)
+		return nil, usageErrorf("--server must be a base URL such as http://127.0.0.1:8080, got %q", s)
 	}
 	u.Path = ""
 	return u, nil
