@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,7 +60,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, log, e.stdout)
 }
 
 // loadConfig reads the configuration with flags over the environment.
@@ -75,11 +76,13 @@ func loadConfig(e env, ov config.Overrides) (config.Config, error) {
 // serve runs the HTTP server until ctx is cancelled, then shuts it down
 // gracefully: the listener closes, WebSockets get 1001 going away, and
 // requests in flight have shutdownTimeout to finish.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	return serveWith(ctx, cfg, log, defaultLimits())
+// The page's URL goes to stdout as one line, "serving URL", for scripts
+// that start the server with PORT=0 and need the port it picked.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	return serveWith(ctx, cfg, log, defaultLimits(), stdout)
 }
 
-func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim serverLimits) error {
+func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim serverLimits, stdout io.Writer) error {
 	log.Info("tokenlab starting", cfg.LogAttrs()...)
 	if cfg.Demo {
 		log.Warn("DEMO ACCOUNT: no TWILIO_* credentials are set, so tokens are signed with a built-in demo key; Twilio will reject them. Set TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET for real tokens.")
@@ -111,6 +114,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	// closes them (1001 going away) as soon as shutdown starts.
 	srv.RegisterOnShutdown(hub.Shutdown)
 	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", pageURL(cfg.Host, ln.Addr()))
+	fmt.Fprintf(stdout, "serving %s\n", pageURL(cfg.Host, ln.Addr()))
 	if ip := net.ParseIP(cfg.Host); ip == nil || !ip.IsLoopback() {
 		log.Warn("listening beyond loopback: other machines can reach this server", "host", cfg.Host)
 	}

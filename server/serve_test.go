@@ -37,7 +37,7 @@ func startServeWith(tb testing.TB, env map[string]string, lim serverLimits) (str
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), lim) }()
+	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), lim, io.Discard) }()
 	tb.Cleanup(func() {
 		stopServe(tb, cancel, done)
 	})
