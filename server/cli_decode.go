@@ -38,6 +38,33 @@ func tokenArg(e env, fs *flag.FlagSet, cmd string) (string, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "", usageErrorf("%s: no token: pass it as an argument or on stdin", cmd)
 	}
+	return unwrapToken(cmd, raw)
+}
+
+// unwrapToken takes the token out of what people pipe in: the server's own
+// answer (`curl … /token | tokenlab decode`), a JSON string with its quotes,
+// or the bare token.
+func unwrapToken(cmd, raw string) (string, error) {
+	trimmed := strings.TrimSpace(raw)
+	switch trimmed[0] {
+	case '{':
+		var answer struct {
+			Token *string `json:"token"`
+		}
+		if err := json.Unmarshal([]byte(trimmed), &answer); err != nil {
+			return "", usageErrorf("%s: the input starts with { but is not a JSON object: %v", cmd, err)
+		}
+		if answer.Token == nil {
+			return "", usageErrorf(`%s: the JSON input has no "token" field: give the token, or tokenlab's answer to POST /token`, cmd)
+		}
+		return *answer.Token, nil
+	case '"':
+		var s string
+		if err := json.Unmarshal([]byte(trimmed), &s); err != nil {
+			return "", usageErrorf("%s: the input starts with a quote but is not one JSON string: %v", cmd, err)
+		}
+		return s, nil
+	}
 	return raw, nil
 }
 
