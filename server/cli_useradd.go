@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
 
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/users"
@@ -49,12 +51,10 @@ func cmdUseradd(ctx context.Context, e env, args []string) error {
 	if err := users.CheckUsername(name); err != nil {
 		return usageErrorf("useradd: NAME: %v", err)
 	}
-	if f, ok := e.stdin.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprintf(e.stderr, "password for %s (shown as typed; pipe it in to hide it): ", name)
-		}
+	password, err := readPassword(e, name)
+	if u := (*usageError)(nil); errors.As(err, &u) {
+		return err
 	}
-	password, err := readLine(e.stdin)
 	if err != nil {
 		return fmt.Errorf("useradd: reading the password from stdin: %w", err)
 	}
@@ -71,6 +71,32 @@ func cmdUseradd(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s user %s (grants: %s) in %s\n", verb, name, strings.Join(keys, ", "), path)
 	return nil
+}
+
+// readPassword reads the password from stdin: typed at a terminal without
+// echo, asked twice so that a typo does not become the password; piped in,
+// its first line.
+func readPassword(e env, name string) (string, error) {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return readLine(e.stdin)
+	}
+	fmt.Fprintf(e.stderr, "password for %s: ", name)
+	first, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil || len(first) == 0 {
+		return "", err
+	}
+	fmt.Fprintf(e.stderr, "again: ")
+	second, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(first) != string(second) {
+		return "", usageErrorf("useradd: the two passwords differ; nothing was changed")
+	}
+	return string(first), nil
 }
 
 // readLine reads the first line, without its line ending.
