@@ -16,6 +16,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/users"
+	"github.com/tokenlab/tokenlab/web"
 )
 
 // Limits of the serving process; the HTTP server's own are api's
@@ -86,6 +87,9 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	log.Info("tokenlab starting", cfg.LogAttrs()...)
 	if cfg.Demo {
 		log.Warn("DEMO ACCOUNT: no TWILIO_* credentials are set, so tokens are signed with a built-in demo key; Twilio will reject them. Set TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET for real tokens.")
+	}
+	if missing := web.Missing(); len(missing) > 0 {
+		log.Warn("the page's program is not built into this binary, so the page cannot start: "+web.RebuildHint, "missing", missing)
 	}
 	auth, err := authenticator(cfg, log)
 	if err != nil {

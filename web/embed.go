@@ -55,6 +55,33 @@ const (
 	WasmExecPath = "/gen/wasm_exec.js"
 )
 
+// RebuildHint says how to get a missing or broken generated asset: they are
+// embedded into the binary when it is built, so a restart alone never helps.
+const RebuildHint = "run `make build` (it builds the page's program into bin/tokenlab) and restart the server"
+
+// Missing lists the generated assets the embedded page lacks, so the server
+// can say at start that the page will not run.
+func Missing() []string {
+	sub, err := fs.Sub(files, "static")
+	if err != nil {
+		return []string{WasmPath, WasmExecPath}
+	}
+	return missingIn(sub)
+}
+
+func missingIn(fsys fs.FS) []string {
+	var missing []string
+	for _, p := range []string{WasmPath, WasmExecPath} {
+		name := strings.TrimPrefix(p, "/")
+		_, raw := fs.Stat(fsys, name)
+		_, gz := fs.Stat(fsys, name+".gz")
+		if raw != nil && gz != nil {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
+
 // contentSecurityPolicy lets the page run its own script and wasm and talk
 // to its own origin only: nothing it shows or decodes can leave the machine.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
@@ -194,7 +221,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			raw, err := a.identity()
 			if err != nil {
-				http.Error(w, "the stored asset is corrupt: rebuild with make web-assets", http.StatusInternalServerError)
+				http.Error(w, "the stored asset is corrupt: "+RebuildHint, http.StatusInternalServerError)
 				return
 			}
 			body = raw
@@ -289,7 +316,7 @@ func contentType(name string) string {
 func notFound(w http.ResponseWriter, p string) {
 	msg := "no such page: " + p
 	if strings.HasPrefix(p, "/gen/") {
-		msg = p + " is not built: run `make web-assets` (or `make build`) and restart the server"
+		msg = p + " is not built: " + RebuildHint
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")

@@ -168,12 +168,18 @@ func TestNotBuiltYet(t *testing.T) {
 			delete(files, name)
 		}
 	}
+	if got := missingIn(files); len(got) != 2 || got[0] != WasmPath || got[1] != WasmExecPath {
+		t.Errorf("missingIn without gen/ = %q, want both generated assets", got)
+	}
+	if got := missingIn(testFiles(t)); len(got) != 0 {
+		t.Errorf("missingIn with gen/ = %q, want none", got)
+	}
 	h := mustHandler(t, files)
 	if w := get(h, "/"); w.Code != 200 || !strings.Contains(w.Body.String(), `data-wasm="/gen/tokenlab.wasm"`) {
 		t.Errorf("page without the program: %d %s", w.Code, w.Body)
 	}
 	w := get(h, "/gen/tokenlab.wasm")
-	if w.Code != 404 || !strings.Contains(w.Body.String(), "make web-assets") {
+	if w.Code != 404 || !strings.Contains(w.Body.String(), "make build") || strings.Contains(w.Body.String(), "web-assets") {
 		t.Errorf("missing program: %d %s", w.Code, w.Body)
 	}
 	if w := get(h, "/nope"); w.Code != 404 || !strings.Contains(w.Body.String(), `"not_found"`) {
@@ -198,7 +204,7 @@ func TestCorruptGzipIsAnErrorNotAPanic(t *testing.T) {
 	files := testFiles(t)
 	files["gen/tokenlab.wasm.gz"] = &fstest.MapFile{Data: []byte("not gzip")}
 	w := get(mustHandler(t, files), "/gen/tokenlab.wasm")
-	if w.Code != 500 || !strings.Contains(w.Body.String(), "make web-assets") {
+	if w.Code != 500 || !strings.Contains(w.Body.String(), "make build") {
 		t.Errorf("corrupt asset: %d %s", w.Code, w.Body)
 	}
 }

@@ -73,7 +73,7 @@ func TestBootFailureIsShown(t *testing.T) {
 		}, "did not start"},
 		{"wasm_exec.js is missing", func(files fstest.MapFS) {
 			delete(files, "gen/wasm_exec.js")
-		}, "wasm_exec.js is not built"},
+		}, "wasm_exec.js is not built: run make build"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,7 +77,7 @@ const quietStart = 400;
     module.catch(() => {}); // reported below, once awaited
     await parsed;
     if (typeof Go !== "function") {
-      fail("wasm_exec.js is not built: run make web-assets and restart the server.");
+      fail("wasm_exec.js is not built: run make build (it builds the page's program into bin/tokenlab) and restart the server.");
       return;
     }
     const go = new Go();
@@ -89,6 +89,6 @@ const quietStart = 400;
     await Promise.race([resume, new Promise((ok) => setTimeout(ok, resumeWait))]);
     go.run(instance);
   } catch (e) {
-    fail("The page's program did not start (" + e + "). If " + url + " is missing, run make web-assets and restart the server.");
+    fail("The page's program did not start (" + e + "). If " + url + " is missing, run make build (it builds the page's program into bin/tokenlab) and restart the server.");
   }
 })();
