@@ -171,7 +171,7 @@ func (c *checker) checkTimes(p map[string]jsonlite.Value) times {
 	case t.hasExp && !c.now.Before(time.Unix(t.exp, 0)):
 		c.add(CodeExpired, SeverityError, "exp", "the token expired "+human(now-t.exp)+" ago (at "+when(t.exp)+"): mint a new one, and renew tokens before they expire")
 	}
-	if t.hasNbf && c.now.Before(time.Unix(t.nbf, 0)) {
+	if t.hasNbf && c.now.Add(c.leeway).Before(time.Unix(t.nbf, 0)) {
 		if t.nbf > msThreshold {
 			c.add(CodeNotYetValid, SeverityError, "nbf", "is "+itoa(t.nbf)+", a time in milliseconds: JWT times are unix seconds; divide by 1000")
 		} else {

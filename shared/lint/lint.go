@@ -75,7 +75,16 @@ func HasErrors(findings []Finding) bool {
 // a severity, findings follow the token's order (header, signature, claims,
 // grants). A token with nothing to report gives an empty, non-nil slice.
 func Check(raw string, now time.Time) []Finding {
-	c := &checker{now: now, findings: []Finding{}}
+	return CheckWithin(raw, now, 0)
+}
+
+// CheckWithin is Check for a caller whose now is an estimate good to within
+// leeway, such as the page's estimate of the server's clock: a token is
+// called not yet valid only when it is so even at now+leeway. Expiry is
+// still reported at exp: a late "expired" would hide a renewal that came
+// too late, and whoever renews does so well before exp.
+func CheckWithin(raw string, now time.Time, leeway time.Duration) []Finding {
+	c := &checker{now: now, leeway: max(leeway, 0), findings: []Finding{}}
 	c.check(raw)
 	// Three passes rather than a stable sort: there are three ranks, and
 	// the page's program is spared a generic sort (~10 KB of wasm).
@@ -103,6 +112,7 @@ func rank(s Severity) int {
 // checker accumulates findings for one token.
 type checker struct {
 	now      time.Time
+	leeway   time.Duration // how far ahead the real now may be (CheckWithin)
 	findings []Finding
 	alg      string // the header's alg when it is a string, for the signature length
 }

@@ -391,3 +391,39 @@ func TestCheckShortensValues(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckWithinLeeway lints a token minted a few milliseconds "in the
+// future" of an estimated clock, as the page sees one the server has just
+// minted: within the estimate's uncertainty it is valid, beyond it not.
+func TestCheckWithinLeeway(t *testing.T) {
+	// The server signs at nbf+0.003 s; the page's estimate of the server's
+	// clock is 6 ms behind, so it reads nbf-0.003 s.
+	minted := build(t, set("nbf", nbf), set("exp", nbf+4))
+	estimate := time.Unix(nbf, 0).Add(-3 * time.Millisecond)
+	tests := []struct {
+		name    string
+		raw     string
+		now     time.Time
+		leeway  time.Duration
+		wantNbf bool
+		wantExp bool
+	}{
+		{"no leeway: one second early", minted, estimate, 0, true, false},
+		{"leeway covers the estimate", minted, estimate, 50 * time.Millisecond, false, false},
+		{"negative leeway is none", minted, estimate, -time.Second, true, false},
+		{"really not yet valid", build(t, set("nbf", nbf+5), set("exp", nbf+60)), estimate, 50 * time.Millisecond, true, false},
+		{"expiry is not postponed", minted, time.Unix(nbf+4, 0), time.Second, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var gotNbf, gotExp bool
+			for _, f := range lint.CheckWithin(tt.raw, tt.now, tt.leeway) {
+				gotNbf = gotNbf || (f.Code == lint.CodeNotYetValid && f.Field == "nbf")
+				gotExp = gotExp || (f.Code == lint.CodeExpired && f.Field == "exp")
+			}
+			if gotNbf != tt.wantNbf || gotExp != tt.wantExp {
+				t.Errorf("not yet valid = %v, expired = %v; want %v, %v", gotNbf, gotExp, tt.wantNbf, tt.wantExp)
+			}
+		})
+	}
+}
