@@ -20,6 +20,7 @@ const (
 	CodeCrossOrigin        = "cross_origin"        // 403: a browser request from another origin
 	CodeInvalidField       = "invalid_field"       // 400: a field has a bad value or type
 	CodeUnknownField       = "unknown_field"       // 400: a field the endpoint does not take
+	CodeDuplicateField     = "duplicate_field"     // 400: a field or JSON key given twice
 	CodeBadJSON            = "bad_json"            // 400: the body is not JSON
 	CodeBodyTooLarge       = "body_too_large"      // 413: over MaxBodyBytes
 	CodeUnsupportedMedia   = "unsupported_media"   // 415: not JSON or a form

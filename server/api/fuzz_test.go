@@ -32,7 +32,7 @@ var fuzzContentTypes = []string{
 
 // errorCodes are the codes each status may carry on these routes.
 var errorCodes = map[int][]string{
-	400: {api.CodeBadJSON, api.CodeInvalidField, api.CodeUnknownField},
+	400: {api.CodeBadJSON, api.CodeInvalidField, api.CodeUnknownField, api.CodeDuplicateField},
 	401: {api.CodeMissingCredentials, api.CodeBadCredentials},
 	403: {api.CodeGrantNotAllowed},
 	413: {api.CodeBodyTooLarge},

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,30 @@ func multipartBody(fields map[string]string) (contentType, body string) {
 	return w.FormDataContentType(), b.String()
 }
 
+// multipartPairs is a multipart body of the fields name, value, name,
+// value… in order, repeats included.
+func multipartPairs(pairs ...string) (contentType, body string) {
+	var b strings.Builder
+	w := multipart.NewWriter(&b)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		w.WriteField(pairs[i], pairs[i+1])
+	}
+	w.Close()
+	return w.FormDataContentType(), b.String()
+}
+
+// multipartFile is a sign-in whose field name is sent as a file part.
+func multipartFile(name, content string) (contentType, body string) {
+	var b strings.Builder
+	w := multipart.NewWriter(&b)
+	w.WriteField("username", "susan")
+	w.WriteField("password", "secret")
+	f, _ := w.CreateFormFile(name, "grants.json")
+	io.WriteString(f, content)
+	w.Close()
+	return w.FormDataContentType(), b.String()
+}
+
 func hostileHTTP() []httpAttack {
 	const creds = `"username":"susan","password":"secret"`
 	const js = "application/json"
@@ -164,6 +189,10 @@ func hostileHTTP() []httpAttack {
 	sid := func(prefix string) string { return prefix + strings.Repeat("a", 32) }
 	bigMultipartType, bigMultipart := multipartBody(map[string]string{"username": "susan", "password": strings.Repeat("p", api.MaxBodyBytes)})
 	mpType, mp := multipartBody(map[string]string{"username": "susan", "password": "secret", "ttl": "-1"})
+	mpPlusType, mpPlus := multipartBody(map[string]string{"username": "susan", "password": "secret", "ttl": "+600"})
+	mpExtraType, mpExtra := multipartBody(map[string]string{"username": "susan", "password": "secret", "role": "admin"})
+	mpFileType, mpFile := multipartFile("grants", `{"video":{}}`)
+	mpTwiceType, mpTwice := multipartPairs("username", "susan", "password", "secret", "password", "x")
 	deep := strings.Repeat("[", 60_000) // deeper than encoding/json's limit, within 64 KiB
 	deepClosed := `{` + creds + `,"grants":{"video":{"room":` + strings.Repeat("[", 5_000) + strings.Repeat("]", 5_000) + `}}}`
 	tooDeepClosed := `{"username":` + strings.Repeat("[", 20_000) + strings.Repeat("]", 20_000) + `}`
@@ -213,6 +242,26 @@ func hostileHTTP() []httpAttack {
 		{name: "ttl a boolean", method: "POST", path: "/token", contentType: js, body: `{` + creds + `,"ttl":true}`, status: 400, code: api.CodeInvalidField, field: "ttl"},
 		{name: "form ttl a word", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&ttl=abc", status: 400, code: api.CodeInvalidField, field: "ttl"},
 		{name: "form ttl huge", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&ttl=99999999999999999999", status: 400, code: api.CodeInvalidField, field: "ttl"},
+		{name: "form ttl with a plus sign", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&ttl=%2B600", status: 400, code: api.CodeInvalidField, field: "ttl", message: `got "+600"`},
+		{name: "form ttl with a leading zero", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&ttl=0600", status: 400, code: api.CodeInvalidField, field: "ttl", message: `got "0600"`},
+		{name: "multipart ttl with a plus sign", method: "POST", path: "/token", contentType: mpPlusType, body: mpPlus, status: 400, code: api.CodeInvalidField, field: "ttl", message: `got "+600"`},
+		{name: "form with an unknown field", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&admin=true", status: 400, code: api.CodeUnknownField, field: "admin"},
+		{name: "form key in capitals", method: "POST", path: "/token", contentType: form, body: "USERNAME=root&password=toor", status: 400, code: api.CodeUnknownField, field: "USERNAME", message: `write "username"`},
+		{name: "multipart with an unknown field", method: "POST", path: "/token", contentType: mpExtraType, body: mpExtra, status: 400, code: api.CodeUnknownField, field: "role"},
+		{name: "multipart with a file", method: "POST", path: "/token", contentType: mpFileType, body: mpFile, status: 400, code: api.CodeInvalidField, field: "grants", message: "sent as a file"},
+
+		// Fields given twice: neither value wins silently.
+		{name: "JSON key twice", method: "POST", path: "/token", contentType: js, body: `{` + creds + `,"username":"root"}`, status: 400, code: api.CodeDuplicateField, field: "username", message: "more than once"},
+		{name: "JSON key twice, once escaped", method: "POST", path: "/token", contentType: js, body: `{` + creds + `,"\u0075sername":"root"}`, status: 400, code: api.CodeDuplicateField, field: "username"},
+		{name: "JSON ttl twice", method: "POST", path: "/token", contentType: js, body: `{` + creds + `,"ttl":60,"ttl":86400}`, status: 400, code: api.CodeDuplicateField, field: "ttl"},
+		{name: "JSON grant twice", method: "POST", path: "/token", contentType: js, body: `{` + creds + `,"grants":{"video":{"room":"a"},"video":{"room":"b"}}}`, status: 400, code: api.CodeDuplicateField, field: "grants.video"},
+		{name: "JSON grant field twice", method: "POST", path: "/token", contentType: js, body: `{` + creds + `,"grants":{"video":{"room":"a","room":"b"}}}`, status: 400, code: api.CodeDuplicateField, field: "grants.video.room"},
+		{name: "JSON key twice inside an array", method: "POST", path: "/token", contentType: js, body: `{` + creds + `,"grants":{"player":{"x":[1,{"y":1,"y":2}]}}}`, status: 400, code: api.CodeDuplicateField, field: "grants.player.x[1].y"},
+		{name: "verify token twice", method: "POST", path: "/token/verify", contentType: js, body: `{"token":"a.b.c","token":"d.e.f"}`, status: 400, code: api.CodeDuplicateField, field: "token"},
+		{name: "form username twice", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&username=root", status: 400, code: api.CodeDuplicateField, field: "username"},
+		{name: "form ttl twice", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&ttl=60&ttl=600", status: 400, code: api.CodeDuplicateField, field: "ttl"},
+		{name: "multipart password twice", method: "POST", path: "/token", contentType: mpTwiceType, body: mpTwice, status: 400, code: api.CodeDuplicateField, field: "password"},
+		{name: "form grants with a key twice", method: "POST", path: "/token", contentType: form, body: "username=susan&password=secret&grants=" + url.QueryEscape(`{"video":{"room":"a","room":"b"}}`), status: 400, code: api.CodeDuplicateField, field: "grants.video.room"},
 
 		// Identities and credentials.
 		{name: "empty username", method: "POST", path: "/token", contentType: js, body: `{"username":"","password":"secret"}`, status: 401, code: api.CodeMissingCredentials},

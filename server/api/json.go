@@ -40,6 +40,9 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 // {"USERNAME":…} would fill Username, and a folded key could override the
 // exact one).
 func decodeBytes(body []byte, v any) error {
+	if err := duplicateKeyError("", body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -73,10 +76,13 @@ func exactKeys(body []byte, v any) error {
 		return nil
 	}
 	slices.Sort(unknown)
-	name := unknown[0]
-	if len(name) > 64 { // the key is echoed back: keep the answer small
-		name = name[:64] + "…"
-	}
+	return unknownField(unknown[0], fields)
+}
+
+// unknownField is the answer to a key, JSON or form, that is not one of
+// fields.
+func unknownField(name string, fields []string) *Error {
+	name = clip(name)
 	msg := fmt.Sprintf("%+q is not a field of this request: check its spelling (see docs/api.md)", name)
 	for _, f := range fields {
 		if strings.EqualFold(f, name) {
@@ -84,6 +90,118 @@ func exactKeys(body []byte, v any) error {
 		}
 	}
 	return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Field: name, Message: msg}
+}
+
+// clip shortens a key the client wrote, which the answer echoes back, so
+// that the answer stays small.
+func clip(key string) string {
+	const max = 64
+	if len(key) <= max {
+		return key
+	}
+	return strings.ToValidUTF8(key[:max], "") + "…"
+}
+
+// duplicateField is the answer to a field given twice, at path (as in
+// "grants.video.room"): neither value is picked silently, since another
+// reader of the same body (a proxy, a log, a WAF) may pick the other.
+func duplicateField(path string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeDuplicateField, Field: path,
+		Message: fmt.Sprintf("%+q is given more than once: send each field once", path)}
+}
+
+// duplicateKeyError refuses a key that appears twice in one object of
+// body, naming its path under prefix ("grants" for a form's grants
+// value). body that is not valid JSON passes: the decoder says what is
+// wrong with it.
+func duplicateKeyError(prefix string, body []byte) error {
+	if path, ok := duplicateKey(body); ok {
+		return duplicateField(joinPath(prefix, path))
+	}
+	return nil
+}
+
+// duplicateKey returns the path of the first key, in document order, that
+// appears a second time in the same object of body: members joined with
+// "." and array elements written "[i]", as in "grants.video.room". It
+// reads body with encoding/json's tokenizer (keys are compared unescaped,
+// so "a" and "\u0061" are the same key) and reports nothing for a body
+// that is not valid JSON.
+func duplicateKey(body []byte) (path string, ok bool) {
+	var stack []jsonLevel
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			// In an object, where a value is done, the tokenizer's next
+			// token is a key or the closing brace.
+			if key, isKey := tok.(string); isKey {
+				top := &stack[n-1]
+				if _, seen := top.keys[key]; seen {
+					return levelsPath(stack[:n-1], clip(key)), true
+				}
+				top.keys[key] = struct{}{}
+				top.key, top.wantKey = key, false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, jsonLevel{keys: map[string]struct{}{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, jsonLevel{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value is done: move past it in the enclosing level.
+		n := len(stack)
+		if n == 0 {
+			return "", false
+		}
+		if top := &stack[n-1]; top.keys != nil {
+			top.wantKey = true
+		} else {
+			top.index++
+		}
+	}
+}
+
+// jsonLevel is an object or array open in duplicateKey's reading.
+type jsonLevel struct {
+	keys    map[string]struct{} // the object's keys so far; nil for an array
+	key     string              // the object member being read
+	index   int                 // the array element being read
+	wantKey bool                // the object's next token is a key
+}
+
+// levelsPath writes the path of the member or element being read in each
+// of levels, followed by key.
+func levelsPath(levels []jsonLevel, key string) string {
+	var b strings.Builder
+	for _, l := range levels {
+		if l.keys == nil {
+			b.WriteString("[" + strconv.Itoa(l.index) + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(clip(l.key))
+	}
+	return joinPath(b.String(), key)
+}
+
+// joinPath joins a field's parent path and its key with a dot.
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
 }
 
 // jsonFields lists the JSON names of struct type t's fields.

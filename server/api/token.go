@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/mint"
@@ -147,27 +152,7 @@ func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, err
 		if err != nil {
 			return tokenRequest{}, formError(err)
 		}
-		var req tokenRequest
-		if r.PostForm.Has("username") {
-			v := r.PostForm.Get("username")
-			req.Username = &v
-		}
-		if r.PostForm.Has("password") {
-			v := r.PostForm.Get("password")
-			req.Password = &v
-		}
-		if v := r.PostForm.Get("ttl"); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return req, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "ttl",
-					Message: "ttl must be a whole number of seconds from 1 to 86400, got " + strconv.Quote(v)}
-			}
-			req.TTL = &n
-		}
-		if v := r.PostForm.Get("grants"); v != "" {
-			req.Grants = json.RawMessage(v)
-		}
-		return req, nil
+		return formTokenRequest(r)
 	case "":
 		// curl -u user:pass -X POST sends no body and no Content-Type; some
 		// clients send JSON without saying so.
@@ -179,6 +164,62 @@ func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, err
 	default:
 		return tokenRequest{}, unsupportedMedia()
 	}
+}
+
+// formTokenRequest reads a parsed form as strictly as decode reads JSON:
+// only the JSON request's fields, each at most once, ttl in JSON's integer
+// syntax and grants without duplicate keys. An empty value is an absent
+// field, as a form's blank input sends it.
+func formTokenRequest(r *http.Request) (tokenRequest, error) {
+	var req tokenRequest
+	fields := jsonFields(reflect.TypeFor[tokenRequest]())
+	if r.MultipartForm != nil && len(r.MultipartForm.File) > 0 {
+		name := clip(slices.Min(slices.Collect(maps.Keys(r.MultipartForm.File))))
+		return req, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: name,
+			Message: fmt.Sprintf("%+q is sent as a file: send every field as a plain form value", name)}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.PostForm)) {
+		if !slices.Contains(fields, name) {
+			return req, unknownField(name, fields)
+		}
+		if len(r.PostForm[name]) > 1 {
+			return req, duplicateField(name)
+		}
+	}
+	if r.PostForm.Has("username") {
+		v := r.PostForm.Get("username")
+		req.Username = &v
+	}
+	if r.PostForm.Has("password") {
+		v := r.PostForm.Get("password")
+		req.Password = &v
+	}
+	if v := r.PostForm.Get("ttl"); v != "" {
+		n, err := parseJSONInt(v)
+		if err != nil {
+			return req, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "ttl",
+				Message: "ttl must be a whole number of seconds from 1 to 86400, written in plain digits (no sign, no leading zero), got " + strconv.Quote(v)}
+		}
+		req.TTL = &n
+	}
+	if v := r.PostForm.Get("grants"); v != "" {
+		if err := duplicateKeyError("grants", []byte(v)); err != nil {
+			return req, err
+		}
+		req.Grants = json.RawMessage(v)
+	}
+	return req, nil
+}
+
+// parseJSONInt reads s as JSON reads an integer into an int64: an optional
+// minus, then 0 or digits without a leading zero ("+600" and "0600" are
+// not JSON numbers, and strconv.ParseInt would take them).
+func parseJSONInt(s string) (int64, error) {
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || strings.TrimLeft(digits, "0123456789") != "" || len(digits) > 1 && digits[0] == '0' {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 func unsupportedMedia() error {
