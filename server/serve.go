@@ -15,6 +15,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
+	"github.com/tokenlab/tokenlab/server/linger"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/web"
 )
@@ -37,13 +38,14 @@ type serverLimits struct {
 	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
 	shutdownTimeout                                           time.Duration
 	maxHeaderBytes, maxConns                                  int
+	linger                                                    linger.Options
 }
 
 func defaultLimits() serverLimits {
 	return serverLimits{
 		readHeaderTimeout: api.ReadHeaderTimeout, readTimeout: api.ReadTimeout, writeTimeout: api.WriteTimeout,
 		idleTimeout: api.IdleTimeout, shutdownTimeout: shutdownTimeout,
-		maxHeaderBytes: api.MaxHeaderBytes, maxConns: maxConns,
+		maxHeaderBytes: api.MaxHeaderBytes, maxConns: maxConns, linger: linger.Default,
 	}
 }
 
@@ -104,14 +106,18 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (set PORT to a free port, and TOKENLAB_HOST to an address of this machine)", cfg.ListenAddr(), err)
 	}
-	ln = limitListener(ln, lim.maxConns)
+	// Lingering wraps the limit, so that a lingering connection keeps its
+	// slot until it is really closed.
+	lingering := linger.NewListener(limitListener(ln, lim.maxConns), lim.linger)
+	ln = lingering
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: lim.readHeaderTimeout,
 		ReadTimeout:       lim.readTimeout,
 		WriteTimeout:      lim.writeTimeout,
 		IdleTimeout:       lim.idleTimeout,
-		MaxHeaderBytes:    lim.maxHeaderBytes,
+		MaxHeaderBytes:    api.ServerMaxHeaderBytes(lim.maxHeaderBytes),
+		ConnState:         lingering.ConnState,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Shutdown does not track hijacked WebSocket connections: the hub

@@ -20,8 +20,15 @@ const (
 	ReadTimeout       = 15 * time.Second
 	WriteTimeout      = 30 * time.Second
 	IdleTimeout       = 2 * time.Minute
-	MaxHeaderBytes    = 16 << 10
+	// MaxHeaderBytes bounds a request's line and headers, the blank line
+	// that ends them included; past it the answer is 431.
+	MaxHeaderBytes = 16 << 10
 )
+
+// ServerMaxHeaderBytes is the http.Server.MaxHeaderBytes that enforces a
+// limit of n bytes: net/http reads 4096 bytes beyond the field's value
+// (initialReadLimitSize in net/http/server.go) before it answers 431.
+func ServerMaxHeaderBytes(n int) int { return n - 4096 }
 
 // Assemble builds the server's handler from the configuration: the minter,
 // the sessions and the hub behind it. Whoever serves the handler calls

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/linger"
 	"github.com/tokenlab/tokenlab/server/users"
 )
 
@@ -49,7 +50,12 @@ func runServerRole(coalesce time.Duration) error {
 	}
 	srv := newServer(handler, log)
 	srv.RegisterOnShutdown(hub.Shutdown)
-	return serveUntilSignal(srv, debugHandler())
+	// Connections close as serve.go closes them: lingering after an error.
+	return serveUntilSignal(srv, debugHandler(), func(ln net.Listener) net.Listener {
+		l := linger.NewListener(ln, linger.Default)
+		srv.ConnState = l.ConnState
+		return l
+	})
 }
 
 // runBareRole is figure 2's baseline: a bare net/http handler answering
@@ -68,7 +74,7 @@ func runBareRole(bodyPath string) error {
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.Write(body)
 	})
-	return serveUntilSignal(newServer(h, slog.New(slog.NewTextHandler(os.Stderr, nil))), nil)
+	return serveUntilSignal(newServer(h, slog.New(slog.NewTextHandler(os.Stderr, nil))), nil, nil)
 }
 
 func newServer(h http.Handler, log *slog.Logger) *http.Server {
@@ -78,7 +84,7 @@ func newServer(h http.Handler, log *slog.Logger) *http.Server {
 		ReadTimeout:       api.ReadTimeout,
 		WriteTimeout:      api.WriteTimeout,
 		IdleTimeout:       api.IdleTimeout,
-		MaxHeaderBytes:    api.MaxHeaderBytes,
+		MaxHeaderBytes:    api.ServerMaxHeaderBytes(api.MaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
@@ -105,13 +111,17 @@ func debugHandler() http.Handler {
 }
 
 // serveUntilSignal serves srv (and debug, when not nil) on loopback ports,
-// announces them on stdout, and shuts down on SIGTERM or SIGINT.
-func serveUntilSignal(srv *http.Server, debug http.Handler) error {
+// announces them on stdout, and shuts down on SIGTERM or SIGINT. wrap, when
+// not nil, wraps srv's listener.
+func serveUntilSignal(srv *http.Server, debug http.Handler, wrap func(net.Listener) net.Listener) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	debugAddr := ""
 	if debug != nil {
