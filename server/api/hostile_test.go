@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -399,6 +401,7 @@ func TestHostileHTTP(t *testing.T) {
 type frameStep struct {
 	send      string // a text frame
 	sendBin   []byte // a binary frame
+	control   int    // a control frame of this type (websocket.PingMessage…)
 	repeat    int    // send the frame this many times
 	wantType  string // a message of this type…
 	wantCode  string // …with this error code
@@ -452,6 +455,16 @@ func hostileWS() []wsAttack {
 		{name: "faster than 5 a second", cookie: "valid", steps: []frameStep{
 			{send: `{"type":"ping"}`, repeat: 40, skipPongs: true, wantType: protocol.TypeError, wantCode: protocol.ErrCodeRateLimited},
 			{wantClose: protocol.CloseRateLimited, reason: "more than 5 messages a second"}}},
+		{name: "pings faster than 5 a second", cookie: "valid", steps: []frameStep{
+			{control: websocket.PingMessage, repeat: 200, wantType: protocol.TypeError, wantCode: protocol.ErrCodeRateLimited},
+			{wantClose: protocol.CloseRateLimited, reason: "more than 5 messages a second"}}},
+		{name: "pongs faster than 5 a second", cookie: "valid", steps: []frameStep{
+			{control: websocket.PongMessage, repeat: 200, wantType: protocol.TypeError, wantCode: protocol.ErrCodeRateLimited},
+			{wantClose: protocol.CloseRateLimited, reason: "more than 5 messages a second"}}},
+		{name: "pings and messages share the limit", cookie: "valid", steps: []frameStep{
+			{control: websocket.PingMessage, repeat: 10},
+			{send: `{"type":"ping"}`, wantType: protocol.TypeError, wantCode: protocol.ErrCodeRateLimited},
+			{wantClose: protocol.CloseRateLimited, reason: "more than 5 messages a second"}}},
 		{name: "renew, valid", cookie: "valid", steps: []frameStep{
 			{send: `{"type":"renew","id":"r1"}`, wantType: protocol.TypeToken}}},
 	}
@@ -502,6 +515,10 @@ func TestHostileWebSocket(t *testing.T) {
 			send:
 				for range max(st.repeat, 1) {
 					switch {
+					case st.control != 0:
+						if c.WriteControl(st.control, []byte("x"), time.Now().Add(time.Second)) != nil {
+							break send
+						}
 					case st.sendBin != nil:
 						c.WriteMessage(websocket.BinaryMessage, st.sendBin)
 					case st.wantType != "" || st.send != "":
@@ -516,6 +533,9 @@ func TestHostileWebSocket(t *testing.T) {
 						t.Errorf("close reason %q, want it to say %q", reason, st.reason)
 					}
 					continue
+				}
+				if st.wantType == "" {
+					continue // a step that only sends
 				}
 				m := read(t, c, 5*time.Second)
 				for st.skipPongs && m.Type == protocol.TypePong {
@@ -583,6 +603,68 @@ func TestHostileRenewAfterRevoke(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || e.Error.Code != api.CodeSessionRevoked {
 		t.Errorf("refresh after revoke: %d %+v", resp.StatusCode, e.Error)
+	}
+	s.healthy(t)
+}
+
+// TestHostilePingFloodInParallel: several tabs of one session flood the
+// server with ping frames at once; each is closed with 4029 after its
+// burst, having been answered no more pongs than the burst allows, and
+// the server keeps serving.
+func TestHostilePingFloodInParallel(t *testing.T) {
+	s := newHostile(t)
+	value := s.signIn(t)
+	h := http.Header{"Origin": {s.srv.URL}, "Cookie": {session.CookieName + "=" + value}}
+	wsURL := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws"
+	const tabs, pings = 4, 1000
+	start := make(chan struct{})
+	errs := make(chan error, tabs)
+	for range tabs {
+		c, _, err := websocket.DefaultDialer.Dial(wsURL, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		expect(t, c, protocol.TypeHello, 5*time.Second)
+		var pongs atomic.Int32
+		c.SetPongHandler(func(string) error { pongs.Add(1); return nil })
+		go func() {
+			<-start
+			// Flood until the server stops taking pings, then read to the
+			// close; the pong handler runs inside ReadMessage.
+			go func() {
+				for range pings {
+					if c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) != nil {
+						return
+					}
+				}
+			}()
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				_, _, err := c.ReadMessage()
+				if err == nil {
+					continue // the rate_limited error message
+				}
+				var ce *websocket.CloseError
+				switch {
+				case !errors.As(err, &ce) || ce.Code != protocol.CloseRateLimited:
+					errs <- fmt.Errorf("the flood ended with %v, want close %d", err, protocol.CloseRateLimited)
+				case pongs.Load() > hub.MessageBurst+hub.MessageRate:
+					// The burst, and what the rate refills in the second
+					// the flood takes at most.
+					errs <- fmt.Errorf("%d pongs answered, more than the burst of %d", pongs.Load(), hub.MessageBurst)
+				default:
+					errs <- nil
+				}
+				return
+			}
+		}()
+	}
+	close(start)
+	for range tabs {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 	s.healthy(t)
 }

@@ -77,7 +77,6 @@ func (h *Hub) Serve(ctx context.Context, ws *websocket.Conn, c *Client) {
 func (h *Hub) readPump(ctx context.Context, ws *websocket.Conn, c *Client) {
 	ws.SetReadLimit(maxMessageSize)
 	ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(h.o.PongWait)) })
 	limiter := rate.NewLimiter(MessageRate, MessageBurst)
 	closing := false
 	closeWith := func(code int, reason string) {
@@ -85,26 +84,55 @@ func (h *Hub) readPump(ctx context.Context, ws *websocket.Conn, c *Client) {
 		closing = true
 		ws.SetReadDeadline(time.Now().Add(closeGrace + writeWait))
 	}
-	for {
-		kind, data, err := ws.ReadMessage()
-		if err != nil {
-			return
-		}
+	// accept says whether to act on a frame from the peer: not once the
+	// connection is closing, nor past the rate limit, which every frame
+	// counts against (messages, pings and pongs alike: a ping costs the
+	// server a pong, and a flood of them is a flood like any other).
+	accept := func() bool {
 		select {
 		case <-c.done:
 			closing = true
 		default:
 		}
 		if closing {
-			continue
+			return false
 		}
-		ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
 		if !limiter.AllowN(h.o.Now(), 1) {
 			const text = "more than 5 messages a second: slow down"
 			c.reply(errorMessage(h.o.Now(), "", protocol.ErrCodeRateLimited, text))
 			closeWith(protocol.CloseRateLimited, text)
+			return false
+		}
+		return true
+	}
+	// The control frame handlers run inside ReadMessage, on this goroutine.
+	ws.SetPongHandler(func(string) error {
+		if !accept() {
+			return nil
+		}
+		return ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
+	})
+	ws.SetPingHandler(func(data string) error {
+		if !accept() {
+			return nil
+		}
+		// As gorilla's default handler: a pong that cannot be written
+		// because the connection is closing is not an error.
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	for {
+		kind, data, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		if !accept() {
 			continue
 		}
+		ws.SetReadDeadline(time.Now().Add(h.o.PongWait))
 		if kind != websocket.TextMessage {
 			closeWith(closeBinary, "binary frames are not accepted: send JSON text")
 			continue
