@@ -20,14 +20,18 @@ import (
 const maxTokenInput = 1 << 20
 
 // tokenArg returns the one token a command takes, from its argument or, with
-// none, from stdin.
+// none, from stdin. Input over maxTokenInput is refused as such: cut at the
+// limit, it would be misreported as a broken token.
 func tokenArg(e env, fs *flag.FlagSet, cmd string) (string, error) {
 	var raw string
 	switch fs.NArg() {
 	case 0:
-		b, err := io.ReadAll(io.LimitReader(e.stdin, maxTokenInput))
+		b, err := io.ReadAll(io.LimitReader(e.stdin, maxTokenInput+1))
 		if err != nil {
 			return "", fmt.Errorf("%s: reading stdin: %w", cmd, err)
+		}
+		if len(b) > maxTokenInput {
+			return "", usageErrorf("%s: the input on stdin is longer than the limit of 1 MiB (a token is a few KiB): pass only the token or tokenlab's answer", cmd)
 		}
 		raw = string(b)
 	case 1:

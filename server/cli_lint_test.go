@@ -124,3 +124,35 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenInputOverTheLimit: decode and lint refuse stdin longer than
+// the limit, saying so, instead of reading its first MiB as the token (and
+// calling it broken, or worse, fine).
+func TestTokenInputOverTheLimit(t *testing.T) {
+	minted := runCLI(t, realEnv(), "", "mint", "--identity", "alice", "--video-room", "r", "--ttl", "600")
+	if minted.err != nil {
+		t.Fatalf("mint: %v\n%s", minted.err, minted.stderr)
+	}
+	good := strings.TrimSpace(minted.stdout)
+	for _, cmd := range []string{"decode", "lint"} {
+		for name, stdin := range map[string]string{
+			"a token after 1 MiB of padding": strings.Repeat("a", maxTokenInput) + good,
+			"a token and 1 MiB of spaces":    good + strings.Repeat(" ", maxTokenInput),
+		} {
+			t.Run(cmd+", "+name, func(t *testing.T) {
+				r := runCLI(t, nil, stdin, cmd)
+				if r.err == nil || exitCode(r.err) != 2 || !strings.Contains(r.err.Error(), "longer than the limit of 1 MiB") {
+					t.Fatalf("err = %v (exit %d), want a usage error naming the 1 MiB limit", r.err, exitCode(r.err))
+				}
+				if r.stdout != "" {
+					t.Errorf("printed a verdict on a cut input:\n%.200s", r.stdout)
+				}
+			})
+		}
+		// At the limit exactly, the input is read.
+		r := runCLI(t, nil, good+strings.Repeat(" ", maxTokenInput-len(good)), cmd)
+		if r.err != nil {
+			t.Errorf("%s of a token padded to exactly 1 MiB: %v", cmd, r.err)
+		}
+	}
+}
