@@ -442,6 +442,8 @@ func hostileWS() []wsAttack {
 		{name: "type in capitals", cookie: "valid", steps: bad(`{"TYPE":"ping"}`, `unknown field "TYPE"`)},
 		{name: "folded key shadows type", cookie: "valid", steps: bad(`{"type":"ping","Type":"renew"}`, `unknown field "Type"`)},
 		{name: "unknown field", cookie: "valid", steps: bad(`{"type":"renew","force":true}`, `unknown field "force"`)},
+		{name: "type twice", cookie: "valid", steps: bad(`{"type":"ping","type":"renew"}`, `"type" is given more than once`)},
+		{name: "id twice, once escaped", cookie: "valid", steps: bad(`{"type":"renew","id":"a","\u0069d":"b"}`, `"id" is given more than once`)},
 		{name: "a server message", cookie: "valid", steps: bad(`{"type":"token","token":"a.b.c"}`, "sent by the server")},
 		{name: "id of the wrong type", cookie: "valid", steps: bad(`{"type":"ping","id":{"$gt":""}}`, `field "id" has the wrong type`)},
 		{name: "two messages in one frame", cookie: "valid", steps: bad(`{"type":"ping"}{"type":"renew"}`, "more than one JSON value")},

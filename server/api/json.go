@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tokenlab/tokenlab/server/jsonkeys"
 	"github.com/tokenlab/tokenlab/shared/jsonlite"
 )
 
@@ -115,85 +116,10 @@ func duplicateField(path string) *Error {
 // value). body that is not valid JSON passes: the decoder says what is
 // wrong with it.
 func duplicateKeyError(prefix string, body []byte) error {
-	if path, ok := duplicateKey(body); ok {
+	if path, ok := jsonkeys.Duplicate(body); ok {
 		return duplicateField(joinPath(prefix, path))
 	}
 	return nil
-}
-
-// duplicateKey returns the path of the first key, in document order, that
-// appears a second time in the same object of body: members joined with
-// "." and array elements written "[i]", as in "grants.video.room". It
-// reads body with encoding/json's tokenizer (keys are compared unescaped,
-// so "a" and "\u0061" are the same key) and reports nothing for a body
-// that is not valid JSON.
-func duplicateKey(body []byte) (path string, ok bool) {
-	var stack []jsonLevel
-	dec := json.NewDecoder(bytes.NewReader(body))
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", false
-		}
-		if n := len(stack); n > 0 && stack[n-1].wantKey {
-			// In an object, where a value is done, the tokenizer's next
-			// token is a key or the closing brace.
-			if key, isKey := tok.(string); isKey {
-				top := &stack[n-1]
-				if _, seen := top.keys[key]; seen {
-					return levelsPath(stack[:n-1], clip(key)), true
-				}
-				top.keys[key] = struct{}{}
-				top.key, top.wantKey = key, false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, jsonLevel{keys: map[string]struct{}{}, wantKey: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, jsonLevel{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		// A value is done: move past it in the enclosing level.
-		n := len(stack)
-		if n == 0 {
-			return "", false
-		}
-		if top := &stack[n-1]; top.keys != nil {
-			top.wantKey = true
-		} else {
-			top.index++
-		}
-	}
-}
-
-// jsonLevel is an object or array open in duplicateKey's reading.
-type jsonLevel struct {
-	keys    map[string]struct{} // the object's keys so far; nil for an array
-	key     string              // the object member being read
-	index   int                 // the array element being read
-	wantKey bool                // the object's next token is a key
-}
-
-// levelsPath writes the path of the member or element being read in each
-// of levels, followed by key.
-func levelsPath(levels []jsonLevel, key string) string {
-	var b strings.Builder
-	for _, l := range levels {
-		if l.keys == nil {
-			b.WriteString("[" + strconv.Itoa(l.index) + "]")
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(clip(l.key))
-	}
-	return joinPath(b.String(), key)
 }
 
 // joinPath joins a field's parent path and its key with a dot.

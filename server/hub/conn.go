@@ -3,11 +3,13 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/tokenlab/tokenlab/server/jsonkeys"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
 
@@ -147,6 +149,14 @@ func (h *Hub) handle(ctx context.Context, c *Client, data []byte) {
 	m, err := protocol.Decode(data)
 	if err != nil {
 		c.reply(errorMessage(now, "", protocol.ErrCodeBadMessage, err.Error()))
+		return
+	}
+	// Decode keeps the last copy of a key, as encoding/json does; which
+	// copy the client meant is anyone's guess, so neither is acted on (and
+	// the answer carries no id, which may be one of them).
+	if path, dup := jsonkeys.Duplicate(data); dup {
+		c.reply(errorMessage(now, "", protocol.ErrCodeBadMessage,
+			fmt.Sprintf("bad message: %+q is given more than once: send each field once", path)))
 		return
 	}
 	switch m.Type {
