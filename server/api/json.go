@@ -36,8 +36,8 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 }
 
 // decodeBytes is decode's strict JSON reading, for bodies already read:
-// one JSON object, nothing after it, and every key spelled exactly as a
-// field of v (encoding/json alone matches keys case-insensitively, so
+// one JSON object, nothing after it, no key twice in any object, and every
+// key spelled exactly as a field of v (encoding/json alone matches keys case-insensitively, so
 // {"USERNAME":…} would fill Username, and a folded key could override the
 // exact one).
 func decodeBytes(body []byte, v any) error {
@@ -122,10 +122,10 @@ func duplicateKeyError(prefix string, body []byte) error {
 	return nil
 }
 
-// joinPath joins a field's parent path and its key with a dot.
+// joinPath joins a field's parent path and the path below it.
 func joinPath(parent, key string) string {
-	if parent == "" {
-		return key
+	if parent == "" || strings.HasPrefix(key, "[") {
+		return parent + key
 	}
 	return parent + "." + key
 }
