@@ -98,6 +98,8 @@ func FuzzTokenRequest(f *testing.F) {
 		{2, `username=susan&password=secret&ttl=60&grants=%7B%22video%22%3A%7B%7D%7D`},
 		{2, `username=%ff&password=x`},
 		{2, `username=a&password=b&ttl=-0`},
+		{2, `username=a&password=b&username=c&ttl=%2B60`},
+		{0, `{"username":"a","password":"b","grants":{"video":{"room":"r","\u0072oom":"s"}}}`},
 		{3, "--XYZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nsusan\r\n--XYZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nsecret\r\n--XYZ--\r\n"},
 		{3, "--XYZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\nx\r\n--XYZ"},
 		{4, `{"username":"a","password":"b"}`},
