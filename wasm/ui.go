@@ -152,7 +152,7 @@ func (v *tokenView) tick(now time.Time, status view.Status, lead time.Duration) 
 	}
 	issued, _, exp := view.Times(v.tok.Claims)
 	left := exp.Sub(now)
-	setText(v.parts["countdown"], view.Countdown(left))
+	setText(v.parts["countdown"], view.ExpiresIn(now, exp))
 	frac := view.Progress(now, issued, exp)
 	pct := strconv.FormatFloat(frac*100, 'f', 1, 64)
 	v.parts["bar"].Get("style").Set("width", pct+"%")
@@ -160,6 +160,8 @@ func (v *tokenView) tick(now time.Time, status view.Status, lead time.Duration) 
 	setAttr(track, "aria-valuenow", pct)
 	state := "ok"
 	switch {
+	case exp.IsZero():
+		state = "none"
 	case left <= 0:
 		state = "over"
 	case status == view.Expiring || status == view.Renewing || (lead > 0 && left <= lead):

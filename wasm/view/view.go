@@ -230,7 +230,30 @@ func pad(b []byte, n, width int, sep string) []byte {
 	return append(append(b, s...), sep...)
 }
 
-// Countdown formats the time left: "59m 58s", "4s", "expired 3s ago".
+// NoExpiry is what ExpiresIn says of a token without exp, as the CLI does.
+const NoExpiry = "never (no exp claim)"
+
+// farAway bounds what ExpiresIn counts exactly: beyond it the answer is
+// "more than a century", where time.Duration (±292 years) would saturate.
+const farAway = 100 * 365 * 24 * time.Hour
+
+// ExpiresIn formats the time from now to exp: a countdown, "expired … ago",
+// NoExpiry for a zero exp, and "more than 100 years" (or ago) when the
+// gap is too far for a countdown to mean anything.
+func ExpiresIn(now, exp time.Time) string {
+	switch {
+	case exp.IsZero():
+		return NoExpiry
+	case exp.After(now.Add(farAway)):
+		return "in more than 100 years"
+	case exp.Before(now.Add(-farAway)):
+		return "expired more than 100 years ago"
+	}
+	return Countdown(exp.Sub(now))
+}
+
+// Countdown formats the time left: "59m 58s", "4s", "expired 3s ago",
+// "3d 04h 05m" beyond a day.
 func Countdown(left time.Duration) string {
 	if left <= -time.Second {
 		return "expired " + Duration(-left) + " ago"
@@ -241,12 +264,15 @@ func Countdown(left time.Duration) string {
 	return Duration(left)
 }
 
-// Duration formats d in whole seconds: "1h 02m 03s", "2m 03s", "3s".
+// Duration formats d in whole seconds: "1h 02m 03s", "2m 03s", "3s", and
+// beyond a day, "3d 04h 05m".
 func Duration(d time.Duration) string {
 	s := int64(d / time.Second)
 	h, m := s/3600, s/60%60
 	s %= 60
 	switch {
+	case h > 24:
+		return strconv.FormatInt(h/24, 10) + "d " + two(h%24) + "h " + two(m) + "m"
 	case h > 0:
 		return strconv.FormatInt(h, 10) + "h " + two(m) + "m " + two(s) + "s"
 	case m > 0:
@@ -270,7 +296,8 @@ func Offset(off, uncertainty time.Duration) string {
 	}
 	ms := off.Milliseconds()
 	s := "server clock " + strconv.FormatInt(ms/1000, 10) + "." + pad3(ms%1000) + " s " + dir + " this device"
-	if ms == 0 {
+	// An offset inside its own uncertainty is no measured offset at all.
+	if ms == 0 || off <= uncertainty {
 		s = "server clock matches this device"
 	}
 	if uncertainty > 0 {

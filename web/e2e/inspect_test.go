@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +93,38 @@ func TestVerifyOwnToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `document.getElementById("verify-result").dataset.valid === "true"`, 5*time.Second)
+}
+
+// TestPasteTimesAtTheEdges pastes tokens whose times sit at the edges: no
+// exp at all (jwt.io's RS256 sample), an exp in year 9999 and one in 1900.
+// The countdown must say so in words, never a negative or saturated count.
+func TestPasteTimesAtTheEdges(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	open(t, ctx)
+	enc := base64.RawURLEncoding.EncodeToString
+	sig := enc([]byte("not a real signature, decode only"))
+	tests := []struct {
+		name, header, payload string
+		countdown, expUTC     string
+	}{
+		{"jwt.io's RS256 sample, no exp", `{"alg":"RS256","typ":"JWT"}`, `{"sub":"1234567890","name":"John Doe","admin":true,"iat":1516239022}`,
+			"never (no exp claim)", "—"},
+		{"exp in year 9999", `{"alg":"HS256","typ":"JWT","cty":"twilio-fpa;v=1"}`, `{"jti":"SK1-1","iss":"SK1","sub":"AC1","exp":253402300799,"grants":{"identity":"a"}}`,
+			"in more than 100 years", "9999-12-31 23:59:59 UTC"},
+		{"exp in 1900", `{"alg":"HS256","typ":"JWT","cty":"twilio-fpa;v=1"}`, `{"jti":"SK1-1","iss":"SK1","sub":"AC1","exp":-2208988800,"grants":{"identity":"a"}}`,
+			"expired more than 100 years ago", "1900-01-01 00:00:00 UTC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := enc([]byte(tt.header)) + "." + enc([]byte(tt.payload)) + "." + sig
+			eval(t, ctx, `{ const p = document.getElementById("paste"); p.value = `+strconv.Quote(raw)+`; p.dispatchEvent(new Event("input")) }`)
+			waitFor(t, ctx, `!document.getElementById("inspect-view").hidden && document.querySelector("#inspect-view [data-part=countdown]").textContent !== ""`, 5*time.Second)
+			if got := text(t, ctx, `document.querySelector("#inspect-view [data-part=countdown]").textContent`); got != tt.countdown {
+				t.Errorf("countdown shown as %q, want %q", got, tt.countdown)
+			}
+			if got := text(t, ctx, `document.querySelector("#inspect-view [data-part=exp-utc]").textContent`); got != tt.expUTC {
+				t.Errorf("expiry shown as %q, want %q", got, tt.expUTC)
+			}
+		})
+	}
 }
