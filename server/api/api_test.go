@@ -419,6 +419,36 @@ func TestVerifyEndpoint(t *testing.T) {
 	if e.Error.Field != "token" {
 		t.Errorf("missing token: %+v", e)
 	}
+
+	// A form works as JSON does (curl -d token=…), as strictly.
+	form := func(body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/token/verify", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return do(t, h, r)
+	}
+	later = t0
+	rec := form("token=" + url.QueryEscape(good))
+	var v api.VerifyResponse
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &v) != nil || !v.Valid {
+		t.Errorf("form body: %d %s", rec.Code, rec.Body)
+	}
+	for _, tt := range []struct{ body, code, field string }{
+		{"", api.CodeInvalidField, "token"},
+		{"token=a.b.c&token=d.e.f", api.CodeDuplicateField, "token"},
+		{"tokn=a.b.c", api.CodeUnknownField, "tokn"},
+	} {
+		if e := decodeError(t, form(tt.body), 400); e.Error.Code != tt.code || e.Error.Field != tt.field {
+			t.Errorf("form %q: %+v, want %s on %s", tt.body, e, tt.code, tt.field)
+		}
+	}
+	e = decodeError(t, do(t, h, func() *http.Request {
+		r := httptest.NewRequest("POST", "/token/verify", strings.NewReader(good))
+		r.Header.Set("Content-Type", "text/plain")
+		return r
+	}()), 415)
+	if !strings.Contains(e.Error.Message, "token=<the JWT>") {
+		t.Errorf("415 should say what the endpoint takes: %+v", e)
+	}
 }
 
 func TestOnTokenHook(t *testing.T) {

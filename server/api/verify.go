@@ -27,11 +27,18 @@ func handleVerify(log *slog.Logger, minter *mint.Minter, now func() time.Time) h
 		Token string `json:"token"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if mt := mediaType(r); mt != "" && mt != "application/json" {
-			writeError(w, r, log, unsupportedMedia())
-			return
+		var req request
+		var err error
+		switch mt := mediaType(r); mt {
+		case "", "application/json":
+			req, err = decode[request](w, r)
+		case "application/x-www-form-urlencoded":
+			// As POST /token does: curl -d token=… works too, as strictly.
+			req.Token, err = formToken(w, r)
+		default:
+			err = &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+				Message: "send the body as application/json ({\"token\": \"<the JWT>\"}) or application/x-www-form-urlencoded (token=<the JWT>), and say so in Content-Type"}
 		}
-		req, err := decode[request](w, r)
 		if errors.Is(err, errEmptyBody) || err == nil && req.Token == "" {
 			err = &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "token",
 				Message: "token is missing: send {\"token\": \"<the JWT>\"}"}
@@ -53,6 +60,23 @@ func handleVerify(log *slog.Logger, minter *mint.Minter, now func() time.Time) h
 		}
 		encode(w, http.StatusOK, resp)
 	})
+}
+
+// formToken reads a form with one field, token, given at most once.
+func formToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		return "", formError(err)
+	}
+	for name, values := range r.PostForm {
+		if name != "token" {
+			return "", unknownField(name, []string{"token"})
+		}
+		if len(values) > 1 {
+			return "", duplicateField(name)
+		}
+	}
+	return r.PostForm.Get("token"), nil
 }
 
 // handleHealth answers load balancers and `make run` scripts.
