@@ -214,6 +214,7 @@ func (a *app) signIn(body []byte) {
 		}
 		a.renewals = 0
 		if a.adopt(tok, "sign-in", 0, false) {
+			a.ui.focusLive()
 			a.ui.eventLater("signed in as " + a.tok.Claims.Identity())
 			a.later(a.dial)
 		}

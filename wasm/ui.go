@@ -226,6 +226,15 @@ func (u *ui) showSignIn(show bool) {
 	}
 }
 
+// focusLive moves focus and the view to the live token after a sign-in:
+// the form the focus was in is gone, and on a phone the page would stay
+// scrolled to where the form's button was, far below the countdown.
+func (u *ui) focusLive() {
+	title := byID("live-title")
+	title.Call("focus", map[string]any{"preventScroll": true})
+	u.live.Call("scrollIntoView", map[string]any{"block": "start"})
+}
+
 func (u *ui) busy(b bool) {
 	u.submit.Set("disabled", b)
 	text := "Sign in and mint"
