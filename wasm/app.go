@@ -253,7 +253,7 @@ func (a *app) resume() {
 			a.answered(r, done)
 			return
 		}
-		a.answered(postJSON("/token/refresh", nil), done)
+		a.answered(postJSON("/token/refresh?probe=1", nil), done)
 	}()
 }
 

@@ -311,3 +311,27 @@ func TestRememberedSessionsEndAsOthers(t *testing.T) {
 		t.Fatalf("refresh past the lifetime: %+v", e.Error)
 	}
 }
+
+// TestRefreshProbe is the page's question on every load, "does this browser
+// have a session?": without a cookie it is answered 204, not an error; a
+// cookie that no longer opens still gets its 401 (and is cleared), and a
+// good one a token.
+func TestRefreshProbe(t *testing.T) {
+	clock := &settable{t: time.Now()}
+	s := newStack(t, clock.now, nil, nil)
+	_, ck := s.signIn(t, 600)
+	probe := func(c *http.Cookie) *httptest.ResponseRecorder {
+		return do(t, s.handler, withCookie(httptest.NewRequest("POST", "/token/refresh?probe=1", nil), c))
+	}
+	if rec := probe(nil); rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+		t.Errorf("probe without a cookie: %d %q, want 204 and no body", rec.Code, rec.Body)
+	}
+	if rec := probe(&http.Cookie{Name: session.CookieName, Value: "not-a-session"}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("probe with a broken cookie: %d, want 401", rec.Code)
+	}
+	if rec := probe(ck); rec.Code != http.StatusOK || decodeToken(t, rec).Token == "" {
+		t.Errorf("probe with a session: %d %s", rec.Code, rec.Body)
+	}
+	// Without the probe, no cookie is still the documented 401.
+	decodeError(t, refresh(t, s.handler, nil), http.StatusUnauthorized)
+}

@@ -85,3 +85,21 @@ func TestDesktopUsesTheWidth(t *testing.T) {
 		t.Errorf("the payload scrolls inside its box (scrollHeight, clientHeight = %s)", got)
 	}
 }
+
+// TestFreshVisitHasNoFailedRequest loads the page in a browser that never
+// signed in: asking whether a session exists must not show as a failed
+// request (a red console line that suites failing on console errors trip
+// on).
+func TestFreshVisitHasNoFailedRequest(t *testing.T) {
+	ctx := newTab(t, 20*time.Second)
+	open(t, ctx)
+	waitFor(t, ctx, `!document.getElementById("signin").hidden`, 5*time.Second)
+	failed := text(t, ctx, `performance.getEntriesByType("resource").filter(e => e.responseStatus >= 400).map(e => e.name + " " + e.responseStatus).join(", ")`)
+	if failed != "" {
+		t.Errorf("a fresh visit made failing requests: %s", failed)
+	}
+	probes := text(t, ctx, `String(performance.getEntriesByType("resource").filter(e => e.name.includes("/token/refresh") && e.responseStatus === 204).length)`)
+	if probes != "1" {
+		t.Errorf("%s session probes answered 204, want 1", probes)
+	}
+}

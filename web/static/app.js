@@ -60,7 +60,7 @@ const quietStart = 400;
         cache: "no-store",
       };
       if (typeof AbortSignal === "function" && AbortSignal.timeout) init.signal = AbortSignal.timeout(10000);
-      const r = await fetch("/token/refresh", init);
+      const r = await fetch("/token/refresh?probe=1", init);
       const received = Date.now();
       const body = await r.text();
       return { status: r.status, body, date: r.headers.get("Date") || "", sent, received };
