@@ -98,7 +98,10 @@ func CheckSID(field, prefix, s string) error {
 }
 
 // CheckIdentity refuses identities Twilio cannot carry: empty, longer than
-// MaxIdentityLen, invalid UTF-8 or containing control characters.
+// MaxIdentityLen, invalid UTF-8 or containing control characters; and
+// identities that could pass for another: with invisible or bidi
+// formatting characters. It does not normalize (shared/ has no Unicode
+// tables for that): the server brings names to NFC before checking.
 func CheckIdentity(field, id string) error {
 	if plainASCIIIdentity(id) {
 		return nil // the usual identity, checked in one pass
@@ -120,8 +123,19 @@ func checkIdentityRunes(field, id string) error {
 		if unicode.IsControl(r) {
 			return &FieldError{Field: field, Problem: "must not contain control characters (found " + codePoint(r) + ")", Err: ErrBadIdentity}
 		}
+		if invisible(r) {
+			return &FieldError{Field: field, Problem: "must not contain invisible or bidirectional formatting characters (found " + codePoint(r) + "): type the name without it", Err: ErrBadIdentity}
+		}
 	}
 	return nil
+}
+
+// invisible reports format characters (Unicode category Cf: bidi controls,
+// zero-width spaces and joiners, the BOM…) and the line and paragraph
+// separators. They draw nothing, or reorder what is drawn, so two
+// identities that look the same could differ by one of them.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // plainASCIIIdentity reports whether id is non-empty, printable ASCII and
