@@ -40,6 +40,10 @@ type User struct {
 	// AllowedGrants lists the grant keys (token.KeyVideo…) the user may ask
 	// for, or AllGrants.
 	AllowedGrants []string
+	// Credential stands for the password the user signed in with (a
+	// fingerprint of its hash, see credential.go), so that a session can
+	// tell when the password changes; empty in open demo mode.
+	Credential string
 }
 
 // GrantError names a grant the user may not have.
@@ -67,10 +71,12 @@ func (u User) Allows(g token.Grants) error {
 	return nil
 }
 
-// Authenticator checks a username and password.
+// Authenticator checks a username and password, and later whether a
+// session it let in is still granted.
 type Authenticator interface {
 	// Authenticate returns the user, or an error wrapping ErrBadCredentials.
 	Authenticate(ctx context.Context, username, password string) (User, error)
+	Checker
 }
 
 // OpenDemo signs in anyone with a non-empty username and password, as that
@@ -83,7 +89,7 @@ func (OpenDemo) Authenticate(_ context.Context, username, password string) (User
 	if username == "" || password == "" {
 		return User{}, ErrBadCredentials
 	}
-	return User{Identity: username, AllowedGrants: []string{AllGrants}}, nil
+	return User{Identity: Normalize(username), AllowedGrants: []string{AllGrants}}, nil
 }
 
 // fileFormat is the users file:
@@ -140,14 +146,15 @@ func Load(path string) (*File, error) {
 // read parses and validates a users file without hashing anything.
 func read(path string) (fileFormat, error) {
 	var f fileFormat
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return f, fmt.Errorf("users file: %w (set TOKENLAB_USERS_FILE to an existing file, or unset it for open demo mode)", err)
+	if err := checkMode(path); err != nil {
+		return f, err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("users file %s is not valid: %v (expected {\"users\": {\"NAME\": {\"bcrypt\": \"…\", \"grants\": [\"video\"]}}})", path, err)
+	data, err := readBounded(path)
+	if err != nil {
+		return f, err
+	}
+	if f, err = parse(path, data); err != nil {
+		return f, err
 	}
 	for _, name := range sortedNames(f.Users) {
 		if err := CheckUsername(name); err != nil {
@@ -168,6 +175,7 @@ func (f *File) Len() int { return len(f.users) }
 
 // Authenticate implements Authenticator.
 func (f *File) Authenticate(_ context.Context, username, password string) (User, error) {
+	username = Normalize(username)
 	e, ok := f.users[username]
 	hash := []byte(e.Bcrypt)
 	if !ok {
@@ -179,7 +187,7 @@ func (f *File) Authenticate(_ context.Context, username, password string) (User,
 	if !ok || err != nil || password == "" {
 		return User{}, ErrBadCredentials
 	}
-	return User{Identity: username, AllowedGrants: slices.Clone(e.Grants)}, nil
+	return User{Identity: username, AllowedGrants: slices.Clone(e.Grants), Credential: credential(e.Bcrypt)}, nil
 }
 
 // CheckUsername refuses names that cannot be a token identity.
@@ -207,6 +215,7 @@ const MaxPasswordLen = 72
 // when missing. It reports whether the user is new. The file is replaced
 // atomically and readable by its owner only.
 func Put(path, username, password string, grants []string, cost int) (created bool, err error) {
+	username = Normalize(username)
 	if err := CheckUsername(username); err != nil {
 		return false, err
 	}
