@@ -35,11 +35,11 @@ const MaxCookieBytes = 3800
 
 // version is the first byte of every sealed value, so that a future format
 // can be told apart and old cookies refused with a clear error.
-const version byte = 1
+const version byte = 2
 
 // aad binds sealed values to their purpose: a value sealed by the same key
 // for something else does not open as a session.
-var aad = []byte("tokenlab session cookie v1")
+var aad = []byte("tokenlab session cookie v2")
 
 // hkdfInfo names the derived key's purpose, so the session key differs from
 // any other key derived from the same secret.
@@ -62,7 +62,11 @@ type Session struct {
 	// revocation list, the hub and the operator's list.
 	ID       string
 	Identity string
-	Grants   token.Grants
+	// Credential stands for the password the session signed in with
+	// (users.User.Credential), so that renewals can tell it was changed;
+	// empty in open demo mode.
+	Credential string
+	Grants     token.Grants
 	// TTL is the lifetime in seconds of every token minted for the session.
 	TTL     int64
 	Created time.Time
@@ -79,12 +83,13 @@ type sealedGrants token.Grants
 
 // wire is the compact JSON form sealed into the cookie.
 type wire struct {
-	ID       string       `json:"i"`
-	Identity string       `json:"u"`
-	Grants   sealedGrants `json:"g"`
-	TTL      int64        `json:"t"`
-	Created  int64        `json:"c"`
-	Expires  int64        `json:"e"`
+	ID         string       `json:"i"`
+	Identity   string       `json:"u"`
+	Credential string       `json:"p"`
+	Grants     sealedGrants `json:"g"`
+	TTL        int64        `json:"t"`
+	Created    int64        `json:"c"`
+	Expires    int64        `json:"e"`
 }
 
 // DeriveKey derives the sealing key from a secret (the API key secret, or a
@@ -155,17 +160,24 @@ func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 // Revocations is the list the manager checks.
 func (m *Manager) Revocations() *Revocations { return m.revoked }
 
-// Start begins a session for a successful sign-in and returns it with its
-// sealed cookie value.
+// Start begins a session without a credential (open demo mode) and
+// returns it with its sealed cookie value.
 func (m *Manager) Start(identity string, grants token.Grants, ttl int64) (Session, string, error) {
+	return m.StartWith(identity, "", grants, ttl)
+}
+
+// StartWith begins a session for a successful sign-in, remembering the
+// credential it signed in with, and returns it with its sealed cookie value.
+func (m *Manager) StartWith(identity, credential string, grants token.Grants, ttl int64) (Session, string, error) {
 	now := m.now()
 	s := Session{
-		ID:       rand.Text(),
-		Identity: identity,
-		Grants:   grants,
-		TTL:      ttl,
-		Created:  now.Truncate(time.Second),
-		Expires:  now.Add(m.lifetime).Truncate(time.Second),
+		ID:         rand.Text(),
+		Identity:   identity,
+		Credential: credential,
+		Grants:     grants,
+		TTL:        ttl,
+		Created:    now.Truncate(time.Second),
+		Expires:    now.Add(m.lifetime).Truncate(time.Second),
 	}
 	value, err := m.Seal(s)
 	if err != nil {
@@ -178,7 +190,7 @@ func (m *Manager) Start(identity string, grants token.Grants, ttl int64) (Sessio
 // base64url(version || nonce || AES-GCM(payload)).
 func (m *Manager) Seal(s Session) (string, error) {
 	payload, err := json.Marshal(wire{
-		ID: s.ID, Identity: s.Identity, Grants: sealedGrants(s.Grants), TTL: s.TTL,
+		ID: s.ID, Identity: s.Identity, Credential: s.Credential, Grants: sealedGrants(s.Grants), TTL: s.TTL,
 		Created: s.Created.Unix(), Expires: s.Expires.Unix(),
 	})
 	if err != nil {
@@ -249,7 +261,7 @@ func (m *Manager) unseal(value string) (Session, error) {
 		return Session{}, ErrMalformed
 	}
 	return Session{
-		ID: w.ID, Identity: w.Identity, Grants: token.Grants(w.Grants), TTL: w.TTL,
+		ID: w.ID, Identity: w.Identity, Credential: w.Credential, Grants: token.Grants(w.Grants), TTL: w.TTL,
 		Created: time.Unix(w.Created, 0), Expires: time.Unix(w.Expires, 0),
 	}, nil
 }

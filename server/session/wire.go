@@ -93,7 +93,7 @@ func (r *reader) int(dst *int64) bool {
 
 func (r *reader) wire(w *wire) bool {
 	ok := r.lit(`{"i":`) && r.str(&w.ID) && r.lit(`,"u":`) && r.str(&w.Identity) &&
-		r.lit(`,"g":`) && r.grants(&w.Grants) &&
+		r.lit(`,"p":`) && r.str(&w.Credential) && r.lit(`,"g":`) && r.grants(&w.Grants) &&
 		r.lit(`,"t":`) && r.int(&w.TTL) && r.lit(`,"c":`) && r.int(&w.Created) && r.lit(`,"e":`) && r.int(&w.Expires) &&
 		r.lit(`}`)
 	return ok && r.i == len(r.s)
