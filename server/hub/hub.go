@@ -79,6 +79,10 @@ type Options struct {
 	// Revoked reports whether a session id was revoked, so a request that
 	// raced with a logout cannot bring the session back. Optional.
 	Revoked func(id string) bool
+	// Check re-checks a session before each mint and in Recheck (the users
+	// file may have changed since sign-in); an error ends the session with
+	// reason ReasonUsersFile. Optional.
+	Check func(session.Session) error
 	// Limits; the Default… constants when zero.
 	MaxConnsPerSession int
 	MaxConns           int
@@ -127,6 +131,9 @@ func New(o Options) *Hub {
 	}
 	if o.Revoked == nil {
 		o.Revoked = func(string) bool { return false }
+	}
+	if o.Check == nil {
+		o.Check = func(session.Session) error { return nil }
 	}
 	if o.MaxConnsPerSession <= 0 {
 		o.MaxConnsPerSession = DefaultMaxConnsPerSession
@@ -244,6 +251,10 @@ func (h *Hub) renew(ctx context.Context, s session.Session, from *Client, id str
 		if errors.Is(err, errForgotten) {
 			continue // the idle entry was dropped meanwhile: start a new one
 		}
+		var ce *checkError
+		if errors.As(err, &ce) {
+			h.endChanged(s.ID, ce.err)
+		}
 		return m, err
 	}
 }
@@ -259,6 +270,12 @@ func (e *entry) renew(ctx context.Context, from *Client, id string) (mint.Minted
 
 	e.renewMu.Lock()
 	defer e.renewMu.Unlock()
+
+	// Checked before coalescing too: a session the users file no longer
+	// grants gets not even the token already minted.
+	if err := h.o.Check(e.sess); err != nil {
+		return mint.Minted{}, &checkError{err}
+	}
 
 	e.mu.Lock()
 	if err := e.goneErr(); err != nil {
@@ -456,6 +473,43 @@ func (e *entry) broadcast(msg []byte) {
 	}
 }
 
+// ReasonUsersFile is the "revoked" reason of a session ended because the
+// users file no longer grants it (user removed, password changed, grants
+// narrowed).
+const ReasonUsersFile = "users_file"
+
+// checkError is a failed Options.Check: the session must end.
+type checkError struct{ err error }
+
+func (e *checkError) Error() string { return ErrSessionGone.Error() + ": " + e.err.Error() }
+
+// Unwrap lets the error match ErrSessionGone and the check's own error.
+func (e *checkError) Unwrap() []error { return []error{ErrSessionGone, e.err} }
+
+// endChanged ends the session id after a failed check.
+func (h *Hub) endChanged(id string, err error) {
+	if h.end(id, ReasonUsersFile, protocol.CloseRevoked, "session ended (users file changed): sign in again") {
+		h.log.Info("session ended: the users file no longer grants it", "session", id, "err", err)
+	}
+}
+
+// Recheck runs Options.Check on every live session and ends those it
+// refuses: their tabs hear "revoked" at once, not at their next renewal.
+// It runs after the users file changed.
+func (h *Hub) Recheck() {
+	h.mu.Lock()
+	sessions := make([]session.Session, 0, len(h.sessions))
+	for _, e := range h.sessions {
+		sessions = append(sessions, e.sess)
+	}
+	h.mu.Unlock()
+	for _, s := range sessions {
+		if err := h.o.Check(s); err != nil {
+			h.endChanged(s.ID, err)
+		}
+	}
+}
+
 // Revoke ends the session id: each of its connections gets "revoked" with
 // reason ("logout", "operator") and close code 4001. It reports whether
 // the hub knew the session.
@@ -494,6 +548,10 @@ func (h *Hub) end(id, reason string, code int, text string) bool {
 // Attach registers a new connection of session s and queues its hello
 // (and the current notice, for a tab that joins after a warning).
 func (h *Hub) Attach(s session.Session) (*Client, error) {
+	if err := h.o.Check(s); err != nil {
+		h.endChanged(s.ID, err)
+		return nil, &checkError{err}
+	}
 	if n := h.total.Add(1); n > int64(h.o.MaxConns) {
 		h.total.Add(-1)
 		return nil, fmt.Errorf("%w: the server has %d connections, its limit: retry later", ErrTooManyConns, h.o.MaxConns)
