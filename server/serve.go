@@ -101,6 +101,13 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	if err != nil {
 		return err
 	}
+	if live, ok := auth.(*users.Live); ok {
+		// Sessions the new file no longer grants end at once.
+		live.OnChange(hub.Recheck)
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go live.Poll(pctx, users.DefaultPollInterval)
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
@@ -165,10 +172,10 @@ func authenticator(cfg config.Config, log *slog.Logger) (users.Authenticator, er
 		log.Warn("OPEN DEMO MODE: TOKENLAB_USERS_FILE is not set, so ANY non-empty username and password sign in, with every grant. Create users with `tokenlab useradd --file users.json NAME` and set TOKENLAB_USERS_FILE before exposing this server.")
 		return users.OpenDemo{}, nil
 	}
-	f, err := users.Load(cfg.UsersFile)
+	f, err := users.Watch(cfg.UsersFile, log)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("users file loaded", "path", f.Path(), "users", f.Len())
+	log.Info("users file loaded; changes to it take effect within seconds", "path", f.Path(), "users", f.Len(), "poll", users.DefaultPollInterval)
 	return f, nil
 }

@@ -47,7 +47,7 @@ func newHostile(tb testing.TB) *hostile {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := api.NewHub(cfg, minter, sessions, nil, nil)
+	h := api.NewHub(cfg, minter, sessions, nil, nil, nil)
 	tb.Cleanup(h.Shutdown)
 	srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Minter: minter, Users: mustUsersFile(tb), Sessions: sessions, Hub: h}))
 	tb.Cleanup(srv.Close)

@@ -42,7 +42,7 @@ func Assemble(cfg config.Config, log *slog.Logger, auth users.Authenticator) (ht
 	if err != nil {
 		return nil, nil, err
 	}
-	h := NewHub(cfg, minter, sessions, log, time.Now)
+	h := NewHub(cfg, minter, sessions, auth, log, time.Now)
 	handler := New(Deps{Config: cfg, Logger: log, Minter: minter, Users: auth, Sessions: sessions, Hub: h})
 	return handler, h, nil
 }

@@ -61,16 +61,27 @@ func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, err
 }
 
 // NewHub builds the hub of live sessions for the configuration; tokens for
-// renewals come from minter.
-func NewHub(cfg config.Config, minter *mint.Minter, sessions *session.Manager, log *slog.Logger, now func() time.Time) *hub.Hub {
+// renewals come from minter, and each renewal first asks auth whether the
+// session's user still has its password and grants.
+func NewHub(cfg config.Config, minter *mint.Minter, sessions *session.Manager, auth users.Checker, log *slog.Logger, now func() time.Time) *hub.Hub {
 	return hub.New(hub.Options{
 		Mint:           SessionMint(minter),
+		Check:          SessionCheck(auth),
 		Now:            now,
 		Lead:           cfg.WarnLead,
 		Revoked:        sessions.Revocations().Has,
 		Logger:         log,
 		CoalesceWindow: cfg.CoalesceWindow,
 	})
+}
+
+// SessionCheck re-checks a session against the users in force; nil when
+// auth is nil.
+func SessionCheck(auth users.Checker) func(session.Session) error {
+	if auth == nil {
+		return nil
+	}
+	return func(s session.Session) error { return auth.Check(s.Identity, s.Credential, s.Grants) }
 }
 
 // SessionMint mints a session's next token: its identity, grants and ttl.
@@ -91,7 +102,7 @@ func withSessionDefaults(d Deps) Deps {
 		d.Sessions = s
 	}
 	if d.Hub == nil {
-		d.Hub = NewHub(d.Config, d.Minter, d.Sessions, d.Logger, d.Now)
+		d.Hub = NewHub(d.Config, d.Minter, d.Sessions, d.Users, d.Logger, d.Now)
 	}
 	return d
 }
@@ -101,7 +112,7 @@ func withSessionDefaults(d Deps) Deps {
 // token to the hub. Each sign-in starts a new session.
 func startSession(d Deps, next func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error) func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error {
 	return func(w http.ResponseWriter, r *http.Request, u users.User, m mint.Minted) error {
-		s, value, err := d.Sessions.Start(u.Identity, m.Claims.Grants, m.Claims.Exp-m.Claims.Nbf)
+		s, value, err := d.Sessions.StartWith(u.Identity, u.Credential, m.Claims.Grants, m.Claims.Exp-m.Claims.Nbf)
 		if errors.Is(err, session.ErrTooLarge) {
 			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "grants", Message: err.Error()}
 		}

@@ -61,6 +61,8 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 		if u, p, ok := r.BasicAuth(); ok {
 			username, password = u, p
 		}
+		// One user whichever Unicode form the client typed "é" in.
+		username = users.Normalize(username)
 		if username == "" || password == "" {
 			fail(&Error{Status: http.StatusUnauthorized, Code: CodeMissingCredentials,
 				Message: "send a username and a password: as JSON {\"username\",\"password\"}, as a form, or with HTTP Basic auth"})
@@ -85,7 +87,7 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 				fail(err)
 				return
 			}
-			if asked.Identity != "" && asked.Identity != username {
+			if asked.Identity != "" && users.Normalize(asked.Identity) != username {
 				fail(&token.FieldError{Field: "grants.identity", Problem: "must be omitted or equal the username: the identity is the signed-in user"})
 				return
 			}
