@@ -28,7 +28,7 @@ func cmdUseradd(ctx context.Context, e env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageErrorf("useradd takes exactly one NAME, got %d arguments (run `tokenlab help useradd`)", fs.NArg())
 	}
-	name := fs.Arg(0)
+	name := users.Normalize(fs.Arg(0))
 	path := *file
 	if path == "" {
 		path = strings.TrimSpace(e.getenv(config.EnvUsersFile))
