@@ -77,7 +77,7 @@ type Message struct {
 	SessionExpMS int64 `json:"session_exp_ms,omitempty"`
 
 	// Reason says why: "renewed", "sign_in" (token); "logout", "operator",
-	// "session_expired" (revoked).
+	// "users_file", "session_expired" (revoked).
 	Reason string `json:"reason,omitempty"`
 
 	// Code and Text describe an error.
