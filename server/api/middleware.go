@@ -100,9 +100,9 @@ func secureHeaders(next http.Handler) http.Handler {
 // jsonOnly guards the cookie-authenticated routes that take no body
 // (refresh, logout, an operator's revoke): a body, or a Content-Type, must
 // be JSON. A browser sends JSON across sites only after a CORS preflight,
-// which this server never grants, so a forged form or text/plain post
-// fails here even where an old browser sends neither Origin nor
-// Sec-Fetch-Site.
+// which this server grants only to TOKENLAB_ALLOWED_ORIGINS, so a forged
+// form or text/plain post fails here even where an old browser sends
+// neither Origin nor Sec-Fetch-Site.
 func jsonOnly(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,20 +1,35 @@
 package api
 
+import (
+	"net/http"
+	"strings"
+)
+
 // addRoutes lists every route the server answers. Wrong methods and unknown
 // paths need no entry: New turns the mux's 405 (with Allow) and 404 into
 // JSON error bodies.
 func addRoutes(routes *router, d Deps) {
-	routes.Handle("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger), startSession(d, d.OnToken)))
-	routes.Handle("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
+	// The token routes also answer pages at TOKENLAB_ALLOWED_ORIGINS
+	// (cors.go), preflights included; every other route is same-origin.
+	cors := allowCORS(d.Config.AllowedOrigins)
+	forApps := func(pattern string, h http.Handler) {
+		routes.Handle(pattern, cors(h))
+		if len(d.Config.AllowedOrigins) > 0 {
+			method, path, _ := strings.Cut(pattern, " ")
+			routes.Handle("OPTIONS "+path, cors(notPreflight(d.Logger, method)))
+		}
+	}
+	forApps("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger), startSession(d, d.OnToken)))
+	forApps("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
 	// Cookie-authenticated state changes: CrossOriginProtection (api.go)
 	// refuses other sites, and jsonOnly refuses bodies a form could send.
 	noBody := jsonOnly(d.Logger)
-	routes.Handle("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
-	routes.Handle("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
+	forApps("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
+	forApps("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
 	routes.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
 	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
 	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))
-	routes.Handle("GET /healthz", handleHealth())
+	forApps("GET /healthz", handleHealth())
 	routes.Handle("GET /", d.Web)
 }

@@ -40,6 +40,10 @@ var (
 	adminToken string
 	// browserCtx holds the one browser of the run.
 	browserCtx context.Context
+	// appURL is "your app": a page on another origin of the same site
+	// (http://localhost:PORT), listed in the server's
+	// TOKENLAB_ALLOWED_ORIGINS, that calls tokenlab's API from there.
+	appURL string
 )
 
 func TestMain(m *testing.M) {
@@ -57,6 +61,12 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 
+	stopApp, err := startApp()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting the app's server:", err)
+		return 1
+	}
+	defer stopApp()
 	stop, err := startServer(bin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting", bin+":", err)
@@ -152,7 +162,8 @@ func startServer(bin string) (stop func(), err error) {
 func (s *server) start() error {
 	cmd := exec.Command(s.bin, "serve", "-port", s.port)
 	cmd.Dir = s.dir
-	cmd.Env = []string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken}
+	cmd.Env = []string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken,
+		"TOKENLAB_ALLOWED_ORIGINS=" + appURL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
