@@ -233,4 +233,3 @@ func Names(extra ...string) []string {
 	}
 	return names
 }
-
