@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"strings"
+
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 )
 
 // addRoutes lists every route the server answers. Wrong methods and unknown
@@ -27,6 +29,7 @@ func addRoutes(routes *router, d Deps) {
 	forApps("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
 	forApps("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
 	routes.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
+	routes.Handle("GET /v3/wsconnect", sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Logger: d.Logger}))
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
 	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
 	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))

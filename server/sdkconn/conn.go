@@ -1,0 +1,444 @@
+// Package sdkconn is tokenlab's twilsock endpoint, GET /v3/wsconnect: the
+// path Twilio's Conversations and Sync SDKs connect to, so that a client
+// given `twilsock: { uri: "ws://tokenlab-host/v3/wsconnect" }` runs its
+// token lifecycle against tokenlab. It verifies the token of init and
+// update as Twilio would, sends tokenAboutToExpire at tokenlab's warning
+// lead, closes with 410 (tokenExpired) at exp, and answers the SDK's
+// upstream requests with "not emulated by tokenlab". docs/twilsock.md
+// describes what is emulated.
+package sdkconn
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/twilsock"
+	"github.com/tokenlab/tokenlab/shared/renew"
+)
+
+// Connection hygiene, as on /ws (gorilla/websocket's chat example).
+const (
+	// writeWait is the time allowed to write one frame; a peer that does
+	// not take it in time is dropped.
+	writeWait = 10 * time.Second
+	// pongWait is the silence after which a peer is considered gone; the
+	// server pings at pingPeriod.
+	pongWait   = 60 * time.Second
+	pingPeriod = pongWait * 9 / 10
+	// initWait is how long a new connection may take to send init.
+	initWait = 10 * time.Second
+	// sendBuffer is each connection's queue. It holds more than
+	// MessageBurst, since every client frame may be answered: a burst of
+	// answers must not look like a client that stopped reading. A full
+	// queue means the client stopped reading: it is dropped, never waited
+	// for.
+	sendBuffer = 2 * MessageBurst
+	// MessageRate and MessageBurst bound the frames one connection may
+	// send. Conversations sends a handful of upstream requests and an
+	// acknowledgement for each server frame at start-up, so the burst is
+	// larger than /ws's.
+	MessageRate  = 10
+	MessageBurst = 30
+	// closeGrace is how long the server waits for the peer's close frame
+	// after its own, so the peer reads the close instead of a reset.
+	closeGrace = time.Second
+)
+
+// Defaults for Options left at zero.
+const (
+	DefaultMaxConns            = 10_000
+	DefaultMaxConnsPerIdentity = 8
+)
+
+// Options configure the endpoint.
+type Options struct {
+	// Minter verifies tokens (tokenlab's own key). Required.
+	Minter *mint.Minter
+	// Lead is the configured warning lead, scaled by renew.Lead.
+	Lead time.Duration
+	// Jitter returns a random duration in [0, max]; uniform when nil.
+	Jitter func(max time.Duration) time.Duration
+	// Limits; the Default… constants when zero.
+	MaxConns, MaxConnsPerIdentity int
+	// Logger receives connection events; nil discards.
+	Logger *slog.Logger
+}
+
+// Endpoint serves GET /v3/wsconnect. It is safe for concurrent use.
+type Endpoint struct {
+	o     Options
+	log   *slog.Logger
+	total atomic.Int64
+
+	mu         sync.Mutex // guards perIdentity
+	perIdentit map[string]int
+}
+
+// upgrader keeps per-connection memory small, as /ws's does.
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  1024,
+	WriteBufferSize: 1024,
+	WriteBufferPool: &sync.Pool{},
+	// The SDK's socket comes from the user's app, another origin. The
+	// connection carries no cookie: it is authenticated by the token in
+	// its init frame, so a foreign page gains nothing it does not already
+	// hold.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// New returns the endpoint.
+func New(o Options) *Endpoint {
+	if o.Minter == nil {
+		panic("sdkconn: Options.Minter is required")
+	}
+	if o.Lead <= 0 {
+		o.Lead = renew.DefaultLead
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerIdentity <= 0 {
+		o.MaxConnsPerIdentity = DefaultMaxConnsPerIdentity
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Endpoint{o: o, log: log, perIdentit: make(map[string]int)}
+}
+
+// Connections returns the number of open twilsock connections.
+func (e *Endpoint) Connections() int { return int(e.total.Load()) }
+
+// ServeHTTP upgrades the request and runs the connection.
+func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "not_websocket",
+			"message": "GET /v3/wsconnect is the twilsock WebSocket endpoint: point a Twilio Conversations or Sync client at it with the option twilsock: { uri } (see docs/twilsock.md)"}})
+		return
+	}
+	if e.total.Add(1) > int64(e.o.MaxConns) {
+		e.total.Add(-1)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, fmt.Sprintf("too many twilsock connections to this server (limit %d): retry later", e.o.MaxConns), http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		e.total.Add(-1)
+		return // Upgrade has answered the client
+	}
+	c := &conn{e: e, ws: ws, send: make(chan []byte, sendBuffer),
+		done: make(chan struct{}), readerDone: make(chan struct{})}
+	c.life = NewLifecycle(e.o.Lead, e.o.Jitter, c)
+	go c.writePump()
+	go func() {
+		c.readPump()
+		close(c.readerDone)
+		c.life.Stop()
+		c.shut(websocket.CloseNormalClosure, "")
+		e.release(c.identity())
+		e.total.Add(-1)
+	}()
+}
+
+// admit counts a connection for identity, refusing it past the limit.
+func (e *Endpoint) admit(identity string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.perIdentit[identity] >= e.o.MaxConnsPerIdentity {
+		return false
+	}
+	e.perIdentit[identity]++
+	return true
+}
+
+// release forgets a connection admitted for identity ("" when none was).
+func (e *Endpoint) release(identity string) {
+	if identity == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.perIdentit[identity]--; e.perIdentit[identity] <= 0 {
+		delete(e.perIdentit, identity)
+	}
+}
+
+// conn is one SDK connection: one read goroutine (readPump, which also
+// answers) and one write goroutine (writePump); the lifecycle's timer
+// queues its frames like any other.
+type conn struct {
+	e    *Endpoint
+	ws   *websocket.Conn
+	life *Lifecycle
+	send chan []byte
+	done chan struct{} // closed by shut: the writer sends the close and stops
+	// readerDone is closed when readPump returns.
+	readerDone chan struct{}
+
+	mu        sync.Mutex // guards the fields below
+	ident     string     // set by a successful init
+	closeCode int
+	closeText string
+	shutOnce  bool
+	seq       int
+}
+
+func (c *conn) identity() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ident
+}
+
+// nextID returns an id for a server frame.
+func (c *conn) nextID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	return fmt.Sprintf("TL%d", c.seq)
+}
+
+// queue sends a frame without waiting; a client whose queue is full is
+// dropped.
+func (c *conn) queue(h twilsock.Header, body []byte) {
+	b, err := twilsock.Encode(h, body)
+	if err != nil {
+		c.e.log.Error("twilsock: encoding a frame", "method", h.Method, "err", err)
+		return
+	}
+	select {
+	case <-c.done:
+	case c.send <- b:
+	default:
+		c.e.log.Info("twilsock: dropping a client that stopped reading")
+		c.shut(websocket.ClosePolicyViolation, "too slow: frames were not read")
+		c.ws.NetConn().Close()
+	}
+}
+
+// shut asks the writer to send a WebSocket close and stop. The first
+// call wins.
+func (c *conn) shut(code int, text string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.shutOnce {
+		return
+	}
+	c.shutOnce, c.closeCode, c.closeText = true, code, text
+	close(c.done)
+}
+
+// closeWith sends twilsock's own close (status code and description),
+// which the SDK acts on, then ends the WebSocket.
+func (c *conn) closeWith(code int, status, description string) {
+	c.queue(twilsock.Header{Method: twilsock.MethodClose, ID: c.nextID(),
+		Status: &twilsock.Status{Code: code, Status: status, Description: description}}, nil)
+	c.shut(websocket.CloseNormalClosure, description)
+}
+
+// AboutToExpire pushes client_update token_about_to_expire.
+func (c *conn) AboutToExpire() {
+	c.queue(twilsock.Header{Method: twilsock.MethodClientUpdate, ID: c.nextID(),
+		ClientUpdateType: twilsock.ClientUpdateTokenAboutToExpire}, nil)
+}
+
+// Expired closes with 410, which the SDK reports as tokenExpired.
+func (c *conn) Expired() {
+	c.closeWith(twilsock.StatusTokenExpired, "Gone", "the token expired and no new one came: call updateToken with a fresh token")
+}
+
+func (c *conn) writePump() {
+	ping := time.NewTicker(pingPeriod)
+	defer func() {
+		ping.Stop()
+		c.ws.Close()
+	}()
+	for {
+		select {
+		case b := <-c.send:
+			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return
+			}
+		case <-c.done:
+			// Frames queued before the close go first: a reply or the
+			// twilsock close the SDK must read.
+			for {
+				select {
+				case b := <-c.send:
+					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+					if c.ws.WriteMessage(websocket.BinaryMessage, b) != nil {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			c.mu.Lock()
+			code, text := c.closeCode, c.closeText
+			c.mu.Unlock()
+			if len(text) > 123 {
+				text = text[:123]
+			}
+			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(writeWait))
+			// The reader keeps reading until the peer's close arrives, so
+			// the peer reads ours instead of a reset; a peer that does not
+			// answer is cut off after closeGrace.
+			grace := time.NewTimer(closeGrace)
+			defer grace.Stop()
+			select {
+			case <-c.readerDone:
+			case <-grace.C:
+			}
+			return
+		}
+	}
+}
+
+// readPump reads and answers frames until the connection ends.
+func (c *conn) readPump() {
+	c.ws.SetReadLimit(twilsock.MaxFrameBytes)
+	c.ws.SetReadDeadline(time.Now().Add(initWait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
+	limiter := rate.NewLimiter(MessageRate, MessageBurst)
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		select {
+		case <-c.done:
+			continue // closing: read until the peer's close arrives
+		default:
+		}
+		if !limiter.Allow() {
+			c.closeWith(twilsock.StatusTooManyRequest, "Too Many Requests",
+				fmt.Sprintf("more than %d frames a second: slow down", MessageRate))
+			continue
+		}
+		f, err := twilsock.Decode(data)
+		if err != nil {
+			c.closeWith(twilsock.StatusNotAcceptable, "Not Acceptable", err.Error())
+			continue
+		}
+		if c.identity() != "" {
+			c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		}
+		c.handle(f)
+	}
+}
+
+// handle answers one frame.
+func (c *conn) handle(f twilsock.Frame) {
+	h := f.Header
+	ready := c.identity() != ""
+	switch {
+	case h.Method == twilsock.MethodReply:
+		return // the client's acknowledgement of a server frame
+	case h.Method == twilsock.MethodClose:
+		c.shut(websocket.CloseNormalClosure, "")
+	case h.Method == twilsock.MethodInit && !ready:
+		c.init(h)
+	case h.Method == twilsock.MethodInit:
+		c.reply(h.ID, http.StatusBadRequest, "Bad Request", "init was already sent on this connection")
+	case !ready:
+		c.closeWith(twilsock.StatusNotAcceptable, "Not Acceptable", fmt.Sprintf("%s before init: send init with the token first", h.Method))
+	case h.Method == twilsock.MethodUpdate:
+		c.update(h)
+	case h.Method == twilsock.MethodMessage:
+		c.upstream(h)
+	case h.Method == twilsock.MethodPing, h.Method == twilsock.MethodTelemetry:
+		c.reply(h.ID, twilsock.StatusOK, "OK", "")
+	default: // notification, client_update: the server's methods
+		c.reply(h.ID, http.StatusBadRequest, "Bad Request", h.Method+" is sent by the server, not the client")
+	}
+}
+
+// reply answers the request with id.
+func (c *conn) reply(id string, code int, status, description string) {
+	r := twilsock.Reply(id, code, status)
+	r.Status.Description = description
+	c.queue(r, nil)
+}
+
+// refuse answers init or update with Twilio's status and error code.
+func (c *conn) refuse(id string, r *Refusal) {
+	h := twilsock.Reply(id, r.Status, http.StatusText(r.Status))
+	h.Status.ErrorCode, h.Status.Description = r.ErrorCode, r.Reason
+	c.queue(h, nil)
+}
+
+func (c *conn) init(h twilsock.Header) {
+	a, refusal := verify(c.e.o.Minter, h.Token, time.Now())
+	if refusal != nil {
+		c.refuse(h.ID, refusal)
+		c.shut(websocket.CloseNormalClosure, "token refused")
+		return
+	}
+	if !c.e.admit(a.Identity) {
+		c.closeWith(twilsock.StatusTooManyRequest, "Too Many Requests",
+			fmt.Sprintf("more than %d twilsock connections for identity %q: close some", c.e.o.MaxConnsPerIdentity, a.Identity))
+		return
+	}
+	c.mu.Lock()
+	c.ident = a.Identity
+	c.mu.Unlock()
+	c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	r := twilsock.Reply(h.ID, twilsock.StatusOK, "OK")
+	r.Capabilities = []string{"client_update"}
+	c.queue(r, nil)
+	c.life.SetToken(a.Nbf, a.Exp)
+	c.e.log.Info("twilsock: connected", "identity", a.Identity, "products", a.Products, "exp", a.Exp)
+}
+
+func (c *conn) update(h twilsock.Header) {
+	a, refusal := verify(c.e.o.Minter, h.Token, time.Now())
+	if refusal == nil && a.Identity != c.identity() {
+		refusal = &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid,
+			fmt.Sprintf("the new token is for identity %q, this connection is %q: connect again to change identity", a.Identity, c.identity())}
+	}
+	if refusal != nil {
+		c.refuse(h.ID, refusal)
+		return
+	}
+	c.reply(h.ID, twilsock.StatusOK, "OK", "")
+	c.life.SetToken(a.Nbf, a.Exp)
+}
+
+// notEmulated is the body of the answer to an upstream request.
+type notEmulated struct {
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+}
+
+// upstream answers an SDK request for a Twilio service: tokenlab emulates
+// the connection's token lifecycle, not the services behind it.
+func (c *conn) upstream(h twilsock.Header) {
+	what := "an upstream request"
+	if r := h.HTTPRequest; r != nil {
+		what = fmt.Sprintf("%.10s %.200s%.300s", r.Method, r.Host, r.Path)
+	}
+	body, _ := json.Marshal(notEmulated{Status: http.StatusNotImplemented,
+		Message: what + " is not emulated by tokenlab: it emulates the token lifecycle only (see docs/twilsock.md)"})
+	r := twilsock.Reply(h.ID, twilsock.StatusOK, "OK")
+	r.HTTPStatus = &twilsock.HTTPStatus{Code: http.StatusNotImplemented, Status: "Not Implemented: not emulated by tokenlab"}
+	r.HTTPHeaders = map[string]string{"Content-Type": "application/json"}
+	c.queue(r, body)
+}

@@ -1,0 +1,78 @@
+package sdkconn
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/twilsock"
+	"github.com/tokenlab/tokenlab/shared/token"
+)
+
+// Products a twilsock connection may serve, named by the grant they need.
+const (
+	ProductSync          = "sync"          // grant data_sync
+	ProductConversations = "conversations" // grant chat
+)
+
+// Refusal is why a token is not accepted, in Twilio's terms: the reply
+// status and the public error code the SDK sees.
+type Refusal struct {
+	Status    int    // 401 or 403
+	ErrorCode int    // Twilio's 2010x code
+	Reason    string // tokenlab's description, without the token
+}
+
+func (r *Refusal) Error() string { return fmt.Sprintf("%s (Twilio error %d)", r.Reason, r.ErrorCode) }
+
+// Accepted is what a verified token gives the connection.
+type Accepted struct {
+	Identity string
+	Products []string
+	Nbf, Exp time.Time
+}
+
+// verify checks raw as Twilio's service would before it lets the SDK in:
+// tokenlab's own signature (HS256 with its API key secret, issued by its API
+// key), the cty, the account in sub, exp and nbf, an identity, and a grant
+// for a twilsock product (data_sync for Sync, chat for Conversations).
+func verify(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) {
+	t, err := m.Verify(raw)
+	switch {
+	case errors.Is(err, mint.ErrBadSignature), errors.Is(err, mint.ErrWrongAlg):
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenSignatureInvalid, "the token's signature does not match this server's API key secret"}
+	case errors.Is(err, mint.ErrWrongIssuer):
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenIssuerInvalid, "the token's iss is not this server's API key"}
+	case err != nil:
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, "the token is not a well-formed access token"}
+	}
+	c := t.Claims
+	switch {
+	case t.Header.Cty != token.ContentTypeFPA:
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, fmt.Sprintf("the token's cty is %q, want %q", t.Header.Cty, token.ContentTypeFPA)}
+	case c.Sub != m.AccountSID():
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenIssuerInvalid, "the token's sub is not this server's account SID"}
+	case c.Exp == 0 || c.Expired(now):
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenExpired, "the token has expired: fetch a new one"}
+	case c.NotYetValid(now):
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenNotYetValid, "the token is not valid yet (nbf is in the future)"}
+	case c.Identity() == "":
+		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenGrantsInvalid, "the token has no identity"}
+	}
+	var products []string
+	if c.Grants.Sync != nil {
+		products = append(products, ProductSync)
+	}
+	if c.Grants.Chat != nil {
+		products = append(products, ProductConversations)
+	}
+	if len(products) == 0 {
+		return Accepted{}, &Refusal{twilsock.StatusForbidden, twilsock.ErrorTokenGrantsInvalid, "the token has neither a data_sync grant (Sync) nor a chat grant (Conversations)"}
+	}
+	a := Accepted{Identity: c.Identity(), Products: products, Exp: c.ExpiresAt()}
+	if c.Nbf != 0 {
+		a.Nbf = time.Unix(c.Nbf, 0)
+	}
+	return a, nil
+}
