@@ -21,7 +21,7 @@ func cmdUseradd(ctx context.Context, e env, args []string) error {
 	file := fs.String("file", "", "users file to create or update (default $"+config.EnvUsersFile+")")
 	grants := fs.String("grants", "video", `comma-separated grant keys the user may ask for, or "*" for all`)
 	fs.Bool("password-stdin", false, "read the password from stdin (always the case; accepted for clarity in scripts)")
-	cost := fs.Int("cost", bcrypt.DefaultCost, fmt.Sprintf("bcrypt cost, %d to %d", bcrypt.MinCost, bcrypt.MaxCost))
+	cost := fs.Int("cost", bcrypt.DefaultCost, fmt.Sprintf("bcrypt cost, %d to %d; below %d only for tests", users.MinCost, users.MaxCost, bcrypt.DefaultCost))
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -36,8 +36,13 @@ func cmdUseradd(ctx context.Context, e env, args []string) error {
 	if path == "" {
 		return usageErrorf("useradd: no users file: pass --file users.json or set %s", config.EnvUsersFile)
 	}
-	if *cost < bcrypt.MinCost || *cost > bcrypt.MaxCost {
-		return usageErrorf("useradd: --cost must be from %d to %d, got %d", bcrypt.MinCost, bcrypt.MaxCost, *cost)
+	// Checked before reading the password: a cost of 31 would hash for years.
+	if *cost < users.MinCost || *cost > users.MaxCost {
+		return usageErrorf("useradd: --cost must be from %d to %d (each step doubles the time of every sign-in; %d takes about a second), got %d",
+			users.MinCost, users.MaxCost, users.MaxCost, *cost)
+	}
+	if *cost < bcrypt.DefaultCost {
+		fmt.Fprintf(e.stderr, "useradd: warning: --cost %d is cheap to crack if the file leaks: use %d or more for real passwords\n", *cost, bcrypt.DefaultCost)
 	}
 	var keys []string
 	for _, g := range strings.Split(*grants, ",") {

@@ -2,9 +2,10 @@ package users
 
 import "golang.org/x/crypto/bcrypt"
 
-// DummyCost exposes the dummy hash's cost to the tests.
-func DummyCost(f *File) int {
-	c, _ := bcrypt.Cost(f.dummy)
+// DummyCost exposes the cost of the dummy hash compared for an unknown
+// username.
+func DummyCost(f *File, username string) int {
+	c, _ := bcrypt.Cost(f.dummies.For(username))
 	return c
 }
 

@@ -6,7 +6,6 @@ package users
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,9 +107,9 @@ type entry struct {
 type File struct {
 	path  string
 	users map[string]entry
-	// dummy is compared when the user is unknown, so that an unknown user
-	// costs the same bcrypt time as a wrong password.
-	dummy []byte
+	// dummies are compared when the user is unknown, so that an unknown
+	// user costs what a real one does (dummy.go).
+	dummies dummies
 	// compare checks a password against a hash: bcrypt, or a counting
 	// stand-in in tests.
 	compare func(hash, password []byte) error
@@ -125,22 +124,25 @@ func Load(path string) (*File, error) {
 	if len(f.Users) == 0 {
 		return nil, fmt.Errorf("users file %s has no users: add one with `tokenlab useradd --file %s NAME`", path, path)
 	}
-	cost := bcrypt.MinCost
+	costs := make([]int, 0, len(f.Users)) // in name order
 	for _, name := range sortedNames(f.Users) {
-		e := f.Users[name]
-		c, err := bcrypt.Cost([]byte(e.Bcrypt))
+		c, err := bcrypt.Cost([]byte(f.Users[name].Bcrypt))
 		if err != nil {
 			return nil, fmt.Errorf("users file %s: user %q: bcrypt is not a bcrypt hash: reset it with `tokenlab useradd --file %s %s`", path, name, path, name)
 		}
-		cost = max(cost, c)
+		// Checked before any hashing: a cost-31 hash would otherwise take
+		// years to compare, or to match with a dummy.
+		if c < MinCost || c > MaxCost {
+			return nil, fmt.Errorf("users file %s: user %q: bcrypt cost %d is outside %d to %d: reset the password with `tokenlab useradd --file %s --cost %d %s`",
+				path, name, c, MinCost, MaxCost, path, bcrypt.DefaultCost, name)
+		}
+		costs = append(costs, c)
 	}
-	// The dummy costs as much as the dearest real hash: no more, or an
-	// unknown user would be slower to refuse and so detectable.
-	dummy, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
+	d, err := newDummies(f.Users, costs)
 	if err != nil {
-		return nil, fmt.Errorf("users: dummy hash: %w", err)
+		return nil, err
 	}
-	return &File{path: path, users: f.Users, dummy: dummy, compare: bcrypt.CompareHashAndPassword}, nil
+	return &File{path: path, users: f.Users, dummies: d, compare: bcrypt.CompareHashAndPassword}, nil
 }
 
 // read parses and validates a users file without hashing anything.
@@ -179,7 +181,7 @@ func (f *File) Authenticate(_ context.Context, username, password string) (User,
 	e, ok := f.users[username]
 	hash := []byte(e.Bcrypt)
 	if !ok {
-		hash = f.dummy
+		hash = f.dummies.For(username)
 	}
 	// Exactly one comparison whatever the outcome: an unknown user, an
 	// empty password and a wrong one all cost one bcrypt of the same cost.
@@ -207,6 +209,17 @@ func CheckGrants(grants []string) error {
 	}
 	return nil
 }
+
+// The accepted bcrypt costs. MinCost is bcrypt's own floor, which the
+// tests use for speed; useradd defaults to bcrypt.DefaultCost (10) and
+// warns below it. MaxCost holds one check to about a second of a core
+// (each step doubles it: cost 10 is tens of milliseconds): dearer hashes
+// would let a few sign-ins hold every password check for seconds, and an
+// unknown username must cost as much as the dearest real one.
+const (
+	MinCost = bcrypt.MinCost
+	MaxCost = 14
+)
 
 // MaxPasswordLen is bcrypt's limit: it ignores anything longer.
 const MaxPasswordLen = 72
@@ -238,6 +251,9 @@ func Put(path, username, password string, grants []string, cost int) (created bo
 		}
 	} else if !errors.Is(statErr, os.ErrNotExist) {
 		return false, fmt.Errorf("users file: %w", statErr)
+	}
+	if cost < MinCost || cost > MaxCost {
+		return false, fmt.Errorf("bcrypt cost %d is outside %d to %d", cost, MinCost, MaxCost)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -62,20 +64,82 @@ func TestFileAuthenticate(t *testing.T) {
 	}
 }
 
-// TestUnknownUserPaysBcrypt checks the dummy hash has the cost of the real
-// ones, so an unknown user takes as long to refuse as a wrong password
-// (asserted on the work done, not on wall-clock time).
-func TestUnknownUserPaysBcrypt(t *testing.T) {
+// TestUnknownUsersCostLikeRealOnes checks the dummy hashes: with real users
+// of different costs, an unknown username costs one of the real costs,
+// always the same one for a name, and the unknown names' costs spread like
+// the real users'; a single dummy at the dearest cost would set the cheap
+// users apart (asserted on the work done, not on wall-clock time).
+func TestUnknownUsersCostLikeRealOnes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "users.json")
-	if _, err := users.Put(path, "susan", "secret", []string{"video"}, bcrypt.MinCost+2); err != nil {
-		t.Fatal(err)
+	for _, u := range []struct {
+		name string
+		cost int
+	}{{"ann", bcrypt.MinCost}, {"bob", bcrypt.MinCost}, {"cat", bcrypt.MinCost + 2}, {"dan", bcrypt.MinCost + 2}} {
+		if _, err := users.Put(path, u.name, "secret", []string{"video"}, u.cost); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f, err := users.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := users.DummyCost(f); got != bcrypt.MinCost+2 {
-		t.Errorf("dummy hash cost = %d, want %d like the real hash", got, bcrypt.MinCost+2)
+	const names = 400
+	seen := map[int]int{}
+	for i := range names {
+		name := fmt.Sprint("ghost", i)
+		c := users.DummyCost(f, name)
+		if c != users.DummyCost(f, name) {
+			t.Fatalf("%s got two different costs", name)
+		}
+		seen[c]++
+	}
+	if len(seen) != 2 {
+		t.Fatalf("unknown users' costs %v, want both real costs %d and %d", seen, bcrypt.MinCost, bcrypt.MinCost+2)
+	}
+	for c, n := range seen {
+		// Half the real users have each cost; allow a wide margin for
+		// the hash's spread over 400 names.
+		if n < names*3/10 || n > names*7/10 {
+			t.Errorf("cost %d given to %d of %d unknown names, want about half like the real users", c, n, names)
+		}
+	}
+}
+
+// A hash outside the accepted costs is refused by name before any bcrypt
+// work: a cost-31 hash would otherwise keep start-up busy for years.
+func TestLoadRefusesCostsOutsideTheRange(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "users.json")
+	if _, err := users.Put(path, "susan", "secret", []string{"video"}, bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cost := range []string{"15", "31"} {
+		t.Run("cost "+cost, func(t *testing.T) {
+			p := filepath.Join(dir, "users-"+cost+".json")
+			bad := strings.Replace(string(good), fmt.Sprintf("$%02d$", bcrypt.MinCost), "$"+cost+"$", 1)
+			if err := os.WriteFile(p, []byte(bad), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := users.Load(p); done <- err }()
+			select {
+			case err := <-done:
+				for _, want := range []string{`"susan"`, "cost " + cost, fmt.Sprint(users.MaxCost), "useradd"} {
+					if err == nil || !strings.Contains(err.Error(), want) {
+						t.Errorf("Load = %v, want an error naming %s", err, want)
+					}
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Load still hashing after 20 s: the cost was not checked first")
+			}
+		})
+	}
+	if _, err := users.Put(path, "bob", "pw", []string{"video"}, users.MaxCost+1); err == nil || !strings.Contains(err.Error(), "cost") {
+		t.Errorf("Put at cost %d = %v, want refused", users.MaxCost+1, err)
 	}
 }
 
