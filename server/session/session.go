@@ -121,6 +121,7 @@ type Options struct {
 
 // Manager starts, seals, opens and revokes sessions.
 type Manager struct {
+	key      []byte
 	aead     cipher.AEAD
 	lifetime time.Duration
 	now      func() time.Time
@@ -144,7 +145,7 @@ func NewManager(o Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations, opened: newOpened(o.Remember)}
+	m := &Manager{key: o.Key, aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations, opened: newOpened(o.Remember)}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -152,6 +153,18 @@ func NewManager(o Options) (*Manager, error) {
 		m.revoked = NewRevocations(m.now)
 	}
 	return m, nil
+}
+
+// Subkey derives a KeySize-byte key for another purpose, named by info,
+// from the sealing key: whatever secret the sessions are sealed with, the
+// keys the server signs other things with follow it, and none of them
+// reveals another.
+func (m *Manager) Subkey(info string) []byte {
+	k, err := hkdf.Key(sha256.New, m.key, nil, info, KeySize)
+	if err != nil {
+		panic("session: hkdf refused a 32-byte key: " + err.Error()) // only over-long keys fail
+	}
+	return k
 }
 
 // Lifetime is the absolute session lifetime.
