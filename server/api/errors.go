@@ -28,6 +28,7 @@ const (
 	CodeNotFound           = "not_found"           // 404
 	CodeRequestTimeout     = "request_timeout"     // 408: the body did not arrive in time
 	CodeRateLimited        = "rate_limited"        // 429: too many failed sign-ins; see Retry-After
+	CodeBusy               = "busy"                // 503: too many password checks at once; see Retry-After
 	CodeInternal           = "internal"            // 500: logged on the server
 )
 

@@ -1,59 +1,131 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/device"
 	"github.com/tokenlab/tokenlab/server/throttle"
+	"github.com/tokenlab/tokenlab/server/users"
 )
 
-// signInGuard slows password guessing: failed sign-ins are counted per
-// client address and per username (config.Config.SignInLimitAddr and
-// SignInLimitUser), and once either runs out the server answers 429
-// without checking the password. Successful sign-ins cost nothing. An
-// unknown username counts like a known one, so the limits reveal nothing
-// about which users exist.
+// MaxPasswordChecks is how many password checks run at once: one core is
+// left for renewals, sockets and /healthz, since a bcrypt check holds a
+// core for tens of milliseconds.
+func MaxPasswordChecks() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+
+// PasswordCheckWait is how long a sign-in waits for a free password check
+// before it is refused with 503 and Retry-After: long enough to absorb a
+// burst of real sign-ins, short enough that a flood never hangs a client.
+const PasswordCheckWait = 2 * time.Second
+
+// signInGuard slows password guessing. Each attempt is taken from its
+// limits before the password is checked and given back when it succeeds,
+// so that only failures count and no more than a limit's burst of checks
+// ever runs for one key, however many attempts arrive together. The limits
+// are per client address and per username (config.Config.SignInLimitAddr
+// and SignInLimitUser), or, for a browser carrying a valid device cookie
+// for that username, per device only (package device): failures from
+// elsewhere cannot lock a user out of a browser they signed in from
+// before. An unknown username counts like a known one, so the limits
+// reveal nothing about which users exist. At most MaxPasswordChecks
+// checks run at once, so that a flood of sign-ins cannot starve the rest.
 type signInGuard struct {
-	addr, user *throttle.Limiter
-	log        *slog.Logger
+	addr, user, device *throttle.Limiter
+	devices            *device.Cookies
+	checks             chan struct{} // one token per running check
+	log                *slog.Logger
 }
 
-func newSignInGuard(cfg config.Config, now func() time.Time, log *slog.Logger) *signInGuard {
+func newSignInGuard(cfg config.Config, now func() time.Time, log *slog.Logger, devices *device.Cookies) *signInGuard {
 	return &signInGuard{
-		addr: throttle.New(cfg.SignInLimitAddr.N, cfg.SignInLimitAddr.Per, 0, now),
-		user: throttle.New(cfg.SignInLimitUser.N, cfg.SignInLimitUser.Per, 0, now),
-		log:  log,
+		addr:    throttle.New(cfg.SignInLimitAddr.N, cfg.SignInLimitAddr.Per, 0, now),
+		user:    throttle.New(cfg.SignInLimitUser.N, cfg.SignInLimitUser.Per, 0, now),
+		device:  throttle.New(cfg.SignInLimitUser.N, cfg.SignInLimitUser.Per, 0, now),
+		devices: devices,
+		checks:  make(chan struct{}, MaxPasswordChecks()),
+		log:     log,
 	}
 }
 
-// check refuses a sign-in whose address or username has no attempts
-// left: a 429 with Retry-After.
-func (g *signInGuard) check(w http.ResponseWriter, r *http.Request, username string) error {
+// limit is one bucket an attempt is taken from.
+type limit struct {
+	lim       *throttle.Limiter
+	key, what string
+}
+
+// authenticate checks username and password within the limits: a 429
+// with Retry-After when a limit has no attempts left, a 503 with
+// Retry-After when no password check came free in time. A success sets a
+// fresh device cookie.
+func (g *signInGuard) authenticate(w http.ResponseWriter, r *http.Request, auth users.Authenticator, username, password string) (users.User, error) {
 	addr := throttle.AddressKey(r.RemoteAddr)
-	wait, ok := g.addr.Check(addr)
-	what := "from this address"
-	if ok {
-		wait, ok = g.user.Check(username)
-		what = "for this username"
+	id, trusted := g.devices.FromRequest(r, username)
+	limits := []limit{{g.addr, addr, "from this address"}, {g.user, username, "for this username"}}
+	if trusted {
+		limits = []limit{{g.device, id, "from this browser"}}
 	}
-	if ok {
+	for i, l := range limits {
+		if wait, ok := l.lim.Take(l.key); !ok {
+			giveBack(limits[:i])
+			after := throttle.RetryAfter(wait)
+			g.log.WarnContext(r.Context(), "sign-in refused: too many failures "+l.what,
+				"username", username, "client", addr, "retry_after_s", after)
+			w.Header().Set("Retry-After", strconv.Itoa(after))
+			return users.User{}, &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited,
+				Message: "too many failed sign-ins " + l.what + ": try again in " + strconv.Itoa(after) + " s (see Retry-After)"}
+		}
+	}
+	if err := g.startCheck(r.Context()); err != nil {
+		giveBack(limits)
+		g.log.WarnContext(r.Context(), "sign-in refused: too many password checks at once",
+			"username", username, "client", addr, "running", cap(g.checks))
+		w.Header().Set("Retry-After", "1")
+		return users.User{}, err
+	}
+	user, err := auth.Authenticate(r.Context(), username, password)
+	<-g.checks
+	switch {
+	case err == nil:
+		giveBack(limits)
+		g.devices.Set(w, r, username)
+	case errors.Is(err, users.ErrBadCredentials):
+		g.log.WarnContext(r.Context(), "sign-in failed: wrong username or password",
+			"username", username, "client", addr, "known_browser", trusted)
+	default:
+		giveBack(limits) // not the client's failure
+	}
+	return user, err
+}
+
+// startCheck waits at most PasswordCheckWait, and no longer than the
+// request, for one of the password checks to come free.
+func (g *signInGuard) startCheck(ctx context.Context) error {
+	select {
+	case g.checks <- struct{}{}:
 		return nil
+	default:
 	}
-	after := throttle.RetryAfter(wait)
-	g.log.WarnContext(r.Context(), "sign-in refused: too many failures "+what,
-		"username", username, "client", addr, "retry_after_s", after)
-	w.Header().Set("Retry-After", strconv.Itoa(after))
-	return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited,
-		Message: "too many failed sign-ins " + what + ": try again in " + strconv.Itoa(after) + " s (see Retry-After)"}
+	t := time.NewTimer(PasswordCheckWait)
+	defer t.Stop()
+	select {
+	case g.checks <- struct{}{}:
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeBusy,
+		Message: "the server is checking too many passwords at once: try again in 1 s (see Retry-After)"}
 }
 
-// failed counts a failed sign-in and logs it, without the password.
-func (g *signInGuard) failed(r *http.Request, username string) {
-	addr := throttle.AddressKey(r.RemoteAddr)
-	g.addr.Fail(addr)
-	g.user.Fail(username)
-	g.log.WarnContext(r.Context(), "sign-in failed: wrong username or password", "username", username, "client", addr)
+func giveBack(limits []limit) {
+	for _, l := range limits {
+		l.lim.Give(l.key)
+	}
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -95,14 +94,7 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 				grants = asked
 			}
 		}
-		if err := guard.check(w, r, username); err != nil {
-			fail(err)
-			return
-		}
-		user, err := auth.Authenticate(r.Context(), username, password)
-		if errors.Is(err, users.ErrBadCredentials) {
-			guard.failed(r, username)
-		}
+		user, err := guard.authenticate(w, r, auth, username, password)
 		if err != nil {
 			fail(err)
 			return

@@ -3,9 +3,10 @@
 // lately is evicted first, so an attacker inventing keys cannot grow the
 // server's memory. Sign-in uses it to slow password guessing.
 //
-// Only failures count: an attempt is checked before the expensive work
-// (Check) and counted when it fails (Fail), so that a successful sign-in
-// costs nothing and many users behind one address are not slowed.
+// An attempt is taken from the bucket before the expensive work (Take), in
+// one step under the lock, so that however many attempts arrive together
+// no more than the burst get through; an attempt that succeeds is given
+// back (Give), so that only failures count.
 package throttle
 
 import (
@@ -14,8 +15,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // DefaultMaxKeys bounds the keys a Limiter remembers: about 100 bytes
@@ -25,19 +24,29 @@ const DefaultMaxKeys = 10_000
 // Limiter allows n attempts per period for each key: a burst of n, refilled
 // evenly over the period. It is safe for concurrent use.
 type Limiter struct {
-	every   rate.Limit
-	burst   int
-	maxKeys int
-	now     func() time.Time
+	perSecond float64 // refill rate; 0 means off
+	burst     float64
+	maxKeys   int
+	now       func() time.Time
 
 	mu   sync.Mutex
 	keys map[string]*list.Element // of *bucket
 	lru  list.List                // front: most recently used
 }
 
+// bucket is one key's token bucket: tokens as of at.
 type bucket struct {
-	key string
-	lim *rate.Limiter
+	key    string
+	tokens float64
+	at     time.Time
+}
+
+// refill brings b's tokens up to now, at most to burst.
+func (b *bucket) refill(now time.Time, perSecond, burst float64) {
+	if now.After(b.at) {
+		b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*perSecond)
+		b.at = now
+	}
 }
 
 // New returns a Limiter allowing n attempts per period per key and
@@ -50,56 +59,55 @@ func New(n int, period time.Duration, maxKeys int, now func() time.Time) *Limite
 	if now == nil {
 		now = time.Now
 	}
-	l := &Limiter{burst: n, maxKeys: maxKeys, now: now, keys: make(map[string]*list.Element)}
+	l := &Limiter{burst: float64(n), maxKeys: maxKeys, now: now, keys: make(map[string]*list.Element)}
 	if n > 0 && period > 0 {
-		l.every = rate.Limit(float64(n) / period.Seconds())
-	} else {
-		l.every = rate.Inf
+		l.perSecond = float64(n) / period.Seconds()
 	}
 	return l
 }
 
-// Check reports whether key may make an attempt now, and if not, how long
-// until it may. It takes nothing: only Fail does. A key never seen is not
-// stored.
-func (l *Limiter) Check(key string) (wait time.Duration, ok bool) {
-	if l == nil || l.every == rate.Inf {
+func (l *Limiter) off() bool { return l == nil || l.perSecond == 0 }
+
+// Take takes one attempt for key if one is left and reports ok; if none
+// is, it takes nothing and reports how long until one is.
+func (l *Limiter) Take(key string) (wait time.Duration, ok bool) {
+	if l.off() {
 		return 0, true
 	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, seen := l.keys[key]
-	if !seen {
+	b := l.bucket(key, now)
+	b.refill(now, l.perSecond, l.burst)
+	if b.tokens >= 1 {
+		b.tokens--
 		return 0, true
 	}
-	tokens := e.Value.(*bucket).lim.TokensAt(now)
-	if tokens >= 1 {
-		return 0, true
-	}
-	return time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), false
+	return time.Duration((1 - b.tokens) / l.perSecond * float64(time.Second)), false
 }
 
-// Fail counts a failed attempt against key. Attempts that passed Check
-// together (concurrent requests) are all counted: the bucket then goes
-// into debt and stays empty for longer, so the rate over time holds
-// however the attempts are bunched.
-func (l *Limiter) Fail(key string) {
-	if l == nil || l.every == rate.Inf {
+// Give returns an attempt taken for key (one that succeeded), up to the
+// burst. A key forgotten since has nothing to give back to.
+func (l *Limiter) Give(key string) {
+	if l.off() {
 		return
 	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.bucket(key).ReserveN(now, 1)
+	if e, ok := l.keys[key]; ok {
+		b := e.Value.(*bucket)
+		b.refill(now, l.perSecond, l.burst)
+		b.tokens = min(l.burst, b.tokens+1)
+	}
 }
 
-// bucket returns key's limiter, creating it and evicting the least
+// bucket returns key's bucket, creating a full one and evicting the least
 // recently used key when the map is full. Callers hold l.mu.
-func (l *Limiter) bucket(key string) *rate.Limiter {
+func (l *Limiter) bucket(key string, now time.Time) *bucket {
 	if e, ok := l.keys[key]; ok {
 		l.lru.MoveToFront(e)
-		return e.Value.(*bucket).lim
+		return e.Value.(*bucket)
 	}
 	if len(l.keys) >= l.maxKeys {
 		// The oldest key has had the longest to refill; forgetting it
@@ -108,9 +116,9 @@ func (l *Limiter) bucket(key string) *rate.Limiter {
 		l.lru.Remove(oldest)
 		delete(l.keys, oldest.Value.(*bucket).key)
 	}
-	b := &bucket{key: key, lim: rate.NewLimiter(l.every, l.burst)}
+	b := &bucket{key: key, tokens: l.burst, at: now}
 	l.keys[key] = l.lru.PushFront(b)
-	return b.lim
+	return b
 }
 
 // Len is the number of keys remembered.

@@ -26,58 +26,77 @@ func newClock() *clock { return &clock{t: time.Unix(1_700_000_000, 0)} }
 
 func TestBurstThenRefill(t *testing.T) {
 	c := newClock()
-	l := throttle.New(5, time.Minute, 0, c.now)
-	for i := range 5 {
-		if _, ok := l.Check("susan"); !ok {
-			t.Fatalf("attempt %d refused within the burst of 5", i+1)
+	l := throttle.New(3, 30*time.Second, 0, c.now) // one attempt back every 10 s
+	for i := range 3 {
+		if _, ok := l.Take("susan"); !ok {
+			t.Fatalf("attempt %d refused within the burst", i+1)
 		}
-		l.Fail("susan")
 	}
-	wait, ok := l.Check("susan")
-	if ok || wait != 12*time.Second {
-		t.Fatalf("6th attempt: ok=%v wait=%v; want refused for 12s (a minute / 5)", ok, wait)
+	wait, ok := l.Take("susan")
+	if ok || wait != 10*time.Second {
+		t.Fatalf("after the burst: ok=%v wait=%v, want refused for 10s", ok, wait)
 	}
-	if _, ok := l.Check("bob"); !ok {
-		t.Error("another key is limited by susan's failures")
+	if _, ok := l.Take("bob"); !ok {
+		t.Error("another key was refused")
 	}
-	c.add(11 * time.Second)
-	if _, ok := l.Check("susan"); ok {
-		t.Error("allowed before the refill")
+	c.add(9 * time.Second)
+	if _, ok := l.Take("susan"); ok {
+		t.Error("refilled too early")
 	}
 	c.add(time.Second)
-	if _, ok := l.Check("susan"); !ok {
-		t.Fatal("refused after the refill")
+	if _, ok := l.Take("susan"); !ok {
+		t.Error("not refilled after 10 s")
 	}
-	l.Fail("susan")
-	if _, ok := l.Check("susan"); ok {
+	if _, ok := l.Take("susan"); ok {
 		t.Error("one refill allowed two attempts")
 	}
 }
 
-// Successes are never counted: only Fail takes from the bucket.
-func TestChecksAloneCostNothing(t *testing.T) {
-	l := throttle.New(1, time.Hour, 0, newClock().now)
-	for range 100 {
-		if _, ok := l.Check("susan"); !ok {
-			t.Fatal("Check alone used up the bucket")
+// An attempt given back (a success) leaves the bucket as it was, and
+// never fills it past the burst.
+func TestGiveReturnsTheAttempt(t *testing.T) {
+	c := newClock()
+	l := throttle.New(2, time.Hour, 0, c.now)
+	for i := range 50 {
+		if _, ok := l.Take("susan"); !ok {
+			t.Fatalf("attempt %d refused though every one was given back", i+1)
+		}
+		l.Give("susan")
+	}
+	l.Give("susan") // nothing taken: stays at the burst
+	for range 2 {
+		if _, ok := l.Take("susan"); !ok {
+			t.Fatal("the burst was not left whole")
 		}
 	}
-	if l.Len() != 0 {
-		t.Errorf("Check stored %d keys; only failures should be remembered", l.Len())
+	if _, ok := l.Take("susan"); ok {
+		t.Error("Give filled the bucket past its burst")
 	}
 }
 
-// Failures that passed Check together are all counted: the bucket goes
-// into debt, so the long-run rate holds.
-func TestConcurrentFailuresAreRepaid(t *testing.T) {
-	c := newClock()
-	l := throttle.New(5, time.Minute, 0, c.now)
-	for range 15 { // all passed Check before any failed
-		l.Fail("mallory")
+// Attempts arriving together cannot overdraw a key: exactly the burst is
+// taken however many race for it.
+func TestConcurrentTakesStopAtTheBurst(t *testing.T) {
+	l := throttle.New(10, time.Hour, 0, newClock().now)
+	const racers = 60
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	taken := 0
+	for range racers {
+		wg.Go(func() {
+			<-start
+			if _, ok := l.Take("mallory"); ok {
+				mu.Lock()
+				taken++
+				mu.Unlock()
+			}
+		})
 	}
-	wait, ok := l.Check("mallory")
-	if ok || wait != 11*12*time.Second {
-		t.Errorf("after 15 failures on a burst of 5: wait %v, want 11 refills (2m12s)", wait)
+	close(start)
+	wg.Wait()
+	if taken != 10 {
+		t.Errorf("%d of %d concurrent attempts taken, want the burst 10", taken, racers)
 	}
 }
 
@@ -85,25 +104,25 @@ func TestKeysAreBounded(t *testing.T) {
 	c := newClock()
 	l := throttle.New(1, time.Hour, 3, c.now)
 	for _, k := range []string{"a", "b", "c"} {
-		l.Fail(k)
+		l.Take(k)
 	}
-	l.Fail("a") // a is now the most recently used
-	l.Fail("d") // evicts b, the least recently used
+	l.Take("a") // a is now the most recently used
+	l.Take("d") // evicts b, the least recently used
 	if l.Len() != 3 {
 		t.Fatalf("Len = %d, want the bound 3", l.Len())
 	}
-	if _, ok := l.Check("b"); !ok {
-		t.Error("b should have been forgotten")
-	}
 	for _, k := range []string{"a", "c", "d"} {
-		if _, ok := l.Check(k); ok {
+		if _, ok := l.Take(k); ok {
 			t.Errorf("%s was forgotten, want b (the least recently used) evicted", k)
 		}
+	}
+	if _, ok := l.Take("b"); !ok {
+		t.Error("b should have been forgotten")
 	}
 	// An attacker inventing keys cannot grow the map.
 	big := throttle.New(1, time.Hour, 1000, c.now)
 	for i := range 100_000 {
-		big.Fail(fmt.Sprint("user", i))
+		big.Take(fmt.Sprint("user", i))
 	}
 	if big.Len() != 1000 {
 		t.Errorf("after 100 000 keys Len = %d, want 1000", big.Len())
@@ -113,11 +132,11 @@ func TestKeysAreBounded(t *testing.T) {
 func TestOffAllowsEverything(t *testing.T) {
 	for _, l := range []*throttle.Limiter{throttle.New(0, time.Minute, 0, nil), throttle.New(5, 0, 0, nil), nil} {
 		for range 10 {
-			l.Fail("x")
+			if _, ok := l.Take("x"); !ok {
+				t.Fatal("a limiter that is off refused")
+			}
 		}
-		if _, ok := l.Check("x"); !ok {
-			t.Error("a limiter that is off refused")
-		}
+		l.Give("x")
 	}
 }
 
@@ -128,8 +147,9 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			for i := range 500 {
 				k := fmt.Sprint(g, i%100)
-				l.Check(k)
-				l.Fail(k)
+				if _, ok := l.Take(k); ok && i%2 == 0 {
+					l.Give(k)
+				}
 			}
 		})
 	}
