@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -307,5 +308,39 @@ func TestLoadRejects(t *testing.T) {
 				t.Fatalf("Load = %v, want an error saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A reload that meets a hash outside the accepted costs refuses it at
+// once and keeps the last good users in force.
+func TestReloadRefusesCostsOutsideTheRange(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.json")
+	if _, err := users.Put(path, "susan", "secret", []string{"video"}, bcrypt.MinCost); err != nil {
+		t.Fatal(err)
+	}
+	live, err := users.Watch(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(good), fmt.Sprintf("$%02d$", bcrypt.MinCost), "$31$", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool, 1)
+	go func() { done <- live.Reload() }()
+	select {
+	case changed := <-done:
+		if changed {
+			t.Error("a file with a cost-31 hash was put in force")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Reload still hashing after 20 s: the cost was not checked first")
+	}
+	if _, err := live.Authenticate(context.Background(), "susan", "secret"); err != nil {
+		t.Errorf("the last good users are no longer in force: %v", err)
 	}
 }
