@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -378,9 +379,12 @@ func (c *conn) reply(id string, code int, status, description string) {
 	c.queue(r, nil)
 }
 
-// refuse answers init or update with Twilio's status and error code.
+// refuse answers init or update with Twilio's status and error code. The
+// status text is upper case, as Twilio's service sends it: twilio-sync
+// 4.0.1 turns a refused update into its SyncError 51130 only when the
+// reply's status is 401 "UNAUTHORIZED".
 func (c *conn) refuse(id string, r *Refusal) {
-	h := twilsock.Reply(id, r.Status, http.StatusText(r.Status))
+	h := twilsock.Reply(id, r.Status, strings.ToUpper(http.StatusText(r.Status)))
 	h.Status.ErrorCode, h.Status.Description = r.ErrorCode, r.Reason
 	c.queue(h, nil)
 }

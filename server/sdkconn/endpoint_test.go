@@ -203,6 +203,9 @@ func TestTokensRefused(t *testing.T) {
 			c.send(twilsock.Header{Method: twilsock.MethodUpdate, ID: "TMup", Token: tt.token}, nil)
 			r := c.next(5 * time.Second)
 			wantStatus(t, r, twilsock.MethodReply, tt.status, tt.errorCode)
+			if want := strings.ToUpper(http.StatusText(tt.status)); r.Header.Status.Status != want {
+				t.Errorf("status text %q, want %q as Twilio sends it (twilio-sync tests for it)", r.Header.Status.Status, want)
+			}
 			if strings.Contains(r.Header.Status.Description, tt.token) {
 				t.Errorf("the refusal repeats the token: %q", r.Header.Status.Description)
 			}
