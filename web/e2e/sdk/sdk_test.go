@@ -37,8 +37,9 @@ const bundle = "node_modules/twilio-sync/builds/twilio-sync.min.js"
 var (
 	skipReason string
 	browserCtx context.Context
-	// wsURL is tokenlab's twilsock endpoint; appURL serves page.html.
-	wsURL, appURL string
+	// baseURL is tokenlab, wsURL its twilsock endpoint; appURL serves
+	// page.html.
+	baseURL, wsURL, appURL string
 	// creds are the server's: it runs with the built-in demo account.
 	creds mint.Credentials
 )
@@ -61,15 +62,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	creds = cfg.Twilio
+	app := httptest.NewServer(appHandler())
+	defer app.Close()
+	appURL = app.URL
 	stop, err := startServer(bin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sdk: starting", bin+":", err)
 		return 1
 	}
 	defer stop()
-	app := httptest.NewServer(appHandler())
-	defer app.Close()
-	appURL = app.URL
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.NoSandbox,
@@ -142,7 +143,8 @@ func startServer(bin string) (stop func(), err error) {
 	}
 	cmd := exec.Command(bin, "serve", "-port", "0")
 	cmd.Dir = dir
-	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}
+	// The app's page may ask for tokens, as README's example does.
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ALLOWED_ORIGINS=" + appURL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -177,6 +179,7 @@ func startServer(bin string) (stop func(), err error) {
 	}
 	select {
 	case p := <-port:
+		baseURL = "http://127.0.0.1:" + p
 		wsURL = "ws://127.0.0.1:" + p + "/v3/wsconnect"
 		return stop, nil
 	case <-time.After(10 * time.Second):
@@ -311,5 +314,47 @@ func TestSyncUpstreamNotEmulated(t *testing.T) {
 	a := call[answer](t, ctx, "upstream", wsURL, syncToken(t, creds, nil, "alice", time.Minute))
 	if !strings.Contains(a.Message, "not emulated by tokenlab") || a.Status != http.StatusNotImplemented || a.State != "connected" {
 		t.Errorf("document() failed with %+v, want a 501 saying not emulated by tokenlab, still connected", a)
+	}
+}
+
+// TestReadmeExample runs README's example as it is written, in the app's
+// page, against the server under test: it must fetch tokens, connect, and
+// keep its token fresh (a second warning means updateToken was accepted
+// and the new token scheduled).
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Twilio's Conversations and Sync SDKs, offline\n.*?```js\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no js example under \"Twilio's Conversations and Sync SDKs, offline\"")
+	}
+	example := string(m[1])
+	const importLine = `import { SyncClient } from "twilio-sync";`
+	if !strings.Contains(example, importLine) || !strings.Contains(example, "http://127.0.0.1:8080") {
+		t.Fatalf("the example changed shape; update this test:\n%s", example)
+	}
+	// The page loads the bundle as a script, not a module; the server
+	// runs on its own port.
+	example = strings.Replace(example, importLine, "const { SyncClient } = Twilio.Sync;", 1)
+	example = strings.ReplaceAll(example, "http://127.0.0.1:8080", baseURL)
+	example = strings.ReplaceAll(example, "ws://127.0.0.1:8080", "ws://"+strings.TrimPrefix(baseURL, "http://"))
+	js := `new Promise((resolve, reject) => {
+  const log = [];
+  window.__readme = (async () => {` + example + `
+    client.on("connectionStateChanged", (s) => log.push("state:" + s));
+    client.on("tokenAboutToExpire", () => { log.push("tokenAboutToExpire"); if (log.filter((e) => e === "tokenAboutToExpire").length === 2) resolve(log); });
+    client.on("tokenExpired", () => resolve(log.concat("tokenExpired")));
+  })().catch((e) => reject(String(e)));
+})`
+	ctx := newTab(t, 30*time.Second)
+	log, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("running README's example: %v", err)
+	}
+	events := strings.Join(log, " ")
+	if !regexp.MustCompile(`state:connected tokenAboutToExpire tokenAboutToExpire$`).MatchString(events) {
+		t.Errorf("README's example saw %q, want connected, then two warnings (the token was renewed) and no expiry", events)
 	}
 }
