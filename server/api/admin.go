@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -100,11 +101,15 @@ func handleAdminRevoke(log *slog.Logger, sessions *session.Manager, h *hub.Hub) 
 		} else {
 			err = sessions.RevokeID(id)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, session.ErrNotSaved) {
 			writeError(w, r, log, err)
 			return
 		}
 		h.Revoke(id, "operator")
+		if err != nil {
+			writeError(w, r, log, notSaved(r, log, id, err))
+			return
+		}
 		log.InfoContext(r.Context(), "session revoked by an operator", "session", id, "live", live)
 		encode(w, http.StatusOK, RevokeResponse{Revoked: id, Live: live})
 	})

@@ -2,13 +2,11 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/config"
@@ -21,11 +19,12 @@ import (
 // Error codes of the session endpoints (POST /token/refresh, POST /logout,
 // GET /ws), all with status 401 unless noted.
 const (
-	CodeNoSession      = "no_session"      // no session cookie: sign in
-	CodeSessionInvalid = "session_invalid" // altered, truncated or foreign cookie
-	CodeSessionExpired = "session_expired" // past its absolute lifetime
-	CodeSessionRevoked = "session_revoked" // logged out or revoked by an operator
-	CodeUnavailable    = "unavailable"     // 503: the server is shutting down
+	CodeNoSession      = "no_session"           // no session cookie: sign in
+	CodeSessionInvalid = "session_invalid"      // altered, truncated or foreign cookie
+	CodeSessionExpired = "session_expired"      // past its absolute lifetime
+	CodeSessionRevoked = "session_revoked"      // logged out or revoked by an operator
+	CodeUnavailable    = "unavailable"          // 503: the server is shutting down, or the revocation list is full
+	CodeNotSaved       = "revocation_not_saved" // 500: ended, but not written to the state directory
 )
 
 // NewSessions builds the session manager the configuration describes:
@@ -36,7 +35,7 @@ const (
 func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, error) {
 	secret := []byte(cfg.SessionKey)
 	if len(secret) == 0 {
-		secret = []byte(rand.Text())
+		secret = session.RandomKey()
 	}
 	key, err := session.DeriveKey(secret)
 	if err != nil {
@@ -48,11 +47,8 @@ func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, err
 	}
 	rev := session.NewRevocations(now)
 	if cfg.StateDir != "" {
-		if info, err := os.Stat(cfg.StateDir); err != nil || !info.IsDir() {
-			return nil, fmt.Errorf("%s %q must be an existing directory (the server keeps its revocation list there)", config.EnvStateDir, cfg.StateDir)
-		}
-		if rev, err = session.LoadRevocations(filepath.Join(cfg.StateDir, session.RevocationsFile), now); err != nil {
-			return nil, err
+		if rev, err = session.OpenRevocations(cfg.StateDir, now); err != nil {
+			return nil, fmt.Errorf("%s: %w (the server keeps its revocation log there: give it a directory it can write)", config.EnvStateDir, err)
 		}
 	}
 	// Remember as many opened cookies as the hub keeps sessions: each one
@@ -117,7 +113,7 @@ func startSession(d Deps, next func(http.ResponseWriter, *http.Request, users.Us
 			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "grants", Message: err.Error()}
 		}
 		if err != nil {
-			return err
+			return sessionError(err)
 		}
 		if err := d.Hub.Issued(s, m); err != nil {
 			return sessionError(err)
@@ -169,12 +165,18 @@ func handleLogout(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http.
 			writeSessionError(w, r, log, err)
 			return
 		}
-		if err := sessions.Revoke(s); err != nil {
+		err = sessions.Revoke(s)
+		if err != nil && !errors.Is(err, session.ErrNotSaved) {
 			writeError(w, r, log, err)
 			return
 		}
+		// In force even when not saved: the sockets hear it as HTTP does.
 		h.Revoke(s.ID, "logout")
 		session.ClearCookie(w, r)
+		if err != nil {
+			writeError(w, r, log, notSaved(r, log, s.ID, err))
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -187,6 +189,15 @@ func tokenResponse(m mint.Minted) TokenResponse {
 		ExpiresAt: m.Claims.Exp,
 		TTL:       m.Claims.Exp - m.Claims.Nbf,
 	}
+}
+
+// notSaved answers a revocation that is in force but could not be written
+// to the state directory: the operator learns why from the log, the
+// client that the session is over all the same.
+func notSaved(r *http.Request, log *slog.Logger, id string, err error) error {
+	log.ErrorContext(r.Context(), "revocation not saved: a restart would forget it; make "+config.EnvStateDir+" writable", "session", id, "err", err)
+	return &Error{Status: http.StatusInternalServerError, Code: CodeNotSaved,
+		Message: "the session is ended, but the server could not save that in " + config.EnvStateDir + ", so a restart would forget it: tell the operator (see the server's log)"}
 }
 
 // sessionError maps session and hub errors to what a client sees.
@@ -203,6 +214,9 @@ func sessionError(err error) error {
 		return unauthorized(CodeSessionExpired)
 	case errors.Is(err, session.ErrRevoked), errors.Is(err, hub.ErrSessionGone):
 		return unauthorized(CodeSessionRevoked)
+	case errors.Is(err, session.ErrRevocationsFull):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the server's list of ended sessions is full (" + strconv.Itoa(session.MaxRevocations) + " entries): sign in again when older ones expire, or ask the operator to shorten " + config.EnvSessionLifetime}
 	case errors.Is(err, hub.ErrShuttingDown):
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the server is shutting down: retry in a moment"}
 	}

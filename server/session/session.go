@@ -182,6 +182,9 @@ func (m *Manager) Start(identity string, grants token.Grants, ttl int64) (Sessio
 // StartWith begins a session for a successful sign-in, remembering the
 // credential it signed in with, and returns it with its sealed cookie value.
 func (m *Manager) StartWith(identity, credential string, grants token.Grants, ttl int64) (Session, string, error) {
+	if m.revoked.Full() {
+		return Session{}, "", ErrRevocationsFull
+	}
 	now := m.now()
 	s := Session{
 		ID:         rand.Text(),

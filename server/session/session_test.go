@@ -256,8 +256,9 @@ func TestRevocationsExpireWithTheSession(t *testing.T) {
 
 func TestRevocationsPersist(t *testing.T) {
 	c := newClock()
-	path := filepath.Join(t.TempDir(), session.RevocationsFile)
-	r, err := session.LoadRevocations(path, c.now)
+	dir := t.TempDir()
+	path := filepath.Join(dir, session.RevocationsFile)
+	r, err := session.OpenRevocations(dir, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,8 @@ func TestRevocationsPersist(t *testing.T) {
 		t.Errorf("revocation file mode %v, want 0600", info.Mode().Perm())
 	}
 	// A restart reading the same file still refuses the cookie.
-	r2, err := session.LoadRevocations(path, c.now)
+	r.Close()
+	r2, err := session.OpenRevocations(dir, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,10 +285,11 @@ func TestRevocationsPersist(t *testing.T) {
 		t.Fatalf("Open after restart = %v, want ErrRevoked", err)
 	}
 
-	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("{not json\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := session.LoadRevocations(path, c.now); err == nil || !strings.Contains(err.Error(), path) {
+	r2.Close()
+	if _, err := session.OpenRevocations(dir, c.now); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("corrupt file: %v, want an error naming the file", err)
 	}
 }
