@@ -38,6 +38,9 @@ func Assemble(cfg config.Config, log *slog.Logger, auth users.Authenticator) (ht
 	if err != nil {
 		return nil, nil, fmt.Errorf("credentials: %w", err)
 	}
+	if cfg, err = ResolveSessionKey(cfg, log); err != nil {
+		return nil, nil, err
+	}
 	sessions, err := NewSessions(cfg, time.Now)
 	if err != nil {
 		return nil, nil, err

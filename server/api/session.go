@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -54,6 +55,30 @@ func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, err
 	// Remember as many opened cookies as the hub keeps sessions: each one
 	// renews with the same cookie again and again.
 	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev, Remember: hub.DefaultMaxSessions})
+}
+
+// ResolveSessionKey fills in cfg.SessionKey when the configuration leaves
+// it empty, as it does for the demo account without TOKENLAB_SESSION_KEY:
+// a key derived from the demo secret, which is public in the source, would
+// let anyone seal a session. The key is random instead, kept in the state
+// directory when there is one (so sessions survive a restart) and for this
+// process only otherwise.
+func ResolveSessionKey(cfg config.Config, log *slog.Logger) (config.Config, error) {
+	if len(cfg.SessionKey) > 0 {
+		return cfg, nil
+	}
+	if cfg.StateDir == "" {
+		cfg.SessionKey = config.Key(session.RandomKey())
+		log.Info("session key: random for this process, so a restart signs everyone out; set " + config.EnvSessionKey + " or " + config.EnvStateDir + " to keep sessions")
+		return cfg, nil
+	}
+	k, err := session.StateKey(cfg.StateDir)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", config.EnvStateDir, err)
+	}
+	cfg.SessionKey = config.Key(k)
+	log.Info("session key: random, kept in the state directory", "file", filepath.Join(cfg.StateDir, session.KeyFile))
+	return cfg, nil
 }
 
 // NewHub builds the hub of live sessions for the configuration; tokens for

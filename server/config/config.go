@@ -95,7 +95,8 @@ type Config struct {
 	UsersFile string
 
 	// SessionKey seals session cookies: TOKENLAB_SESSION_KEY, or derived
-	// from the API key secret with HKDF when unset (SessionKeyDerived).
+	// from the API key secret with HKDF when unset (SessionKeyDerived);
+	// empty for the demo account, whose secret is public.
 	SessionKey        Key
 	SessionKeyDerived bool
 	// SessionLifetime is a session's absolute lifetime.
@@ -250,9 +251,11 @@ func Load(getenv func(string) string) (Config, error) {
 			bad(EnvSessionKey, "%v", err)
 		}
 		c.SessionKey = b
-	} else if secret != "" || c.Demo {
+	} else if secret != "" {
 		// A separate key derived from the API key secret, so that a leaked
-		// cookie key reveals nothing about the signing secret.
+		// cookie key reveals nothing about the signing secret. The demo
+		// secret is public, so the demo account gets no derived key: the
+		// server seals with a random one (api.ResolveSessionKey).
 		b, err := hkdf.Key(sha256.New, []byte(c.Twilio.APIKeySecret.Reveal()), nil, "tokenlab session key v1", MinSessionKeyLen)
 		if err != nil {
 			return Config{}, fmt.Errorf("config: deriving the session key: %w", err)
