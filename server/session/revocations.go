@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"container/heap"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +71,9 @@ type Revocations struct {
 	// mu guards the entries; it is held for map and heap work only.
 	mu sync.RWMutex
 	// until maps a session id to the unix second its cookie expires.
-	until map[string]int64
+	// Neither keys nor values hold pointers, so the garbage collector
+	// never walks the list: a long one costs no more at each collection.
+	until map[idKey]int64
 	// expiry orders the entries by until, for pruning.
 	expiry expiryHeap
 
@@ -90,7 +93,7 @@ func NewRevocations(now func() time.Time) *Revocations {
 	if now == nil {
 		now = time.Now
 	}
-	return &Revocations{now: now, max: MaxRevocations, until: make(map[string]int64)}
+	return &Revocations{now: now, max: MaxRevocations, until: make(map[idKey]int64)}
 }
 
 // OpenRevocations returns the list kept in the state directory dir: it
@@ -277,14 +280,15 @@ func (r *Revocations) Add(id string, until time.Time) error {
 // put records id until u unless it is already there for as long; the
 // caller holds mu (or owns r alone).
 func (r *Revocations) put(id string, u int64) bool {
-	if old, ok := r.until[id]; ok && old >= u {
+	k := keyOf(id)
+	if old, ok := r.until[k]; ok && old >= u {
 		return false
 	}
 	if u <= r.now().Unix() {
 		return false // the cookie has expired anyway
 	}
-	r.until[id] = u
-	heap.Push(&r.expiry, expiryEntry{until: u, id: id})
+	r.until[k] = u
+	heap.Push(&r.expiry, expiryEntry{until: u, id: k})
 	return true
 }
 
@@ -323,8 +327,9 @@ func (r *Revocations) append(id string, u int64) error {
 
 // Has reports whether id is revoked.
 func (r *Revocations) Has(id string) bool {
+	k := keyOf(id)
 	r.mu.RLock()
-	until, ok := r.until[id]
+	until, ok := r.until[k]
 	r.mu.RUnlock()
 	return ok && r.now().Unix() < until
 }
@@ -489,10 +494,24 @@ func (r *Revocations) Close() error {
 	return r.f.Close()
 }
 
+// idKey is a session id as the list keeps it: the id itself, or for an
+// id longer than the key (never one this server makes: they are 26
+// characters) its SHA-256.
+type idKey [32]byte
+
+func keyOf(id string) idKey {
+	if len(id) > len(idKey{}) {
+		return sha256.Sum256([]byte(id))
+	}
+	var k idKey
+	copy(k[:], id)
+	return k
+}
+
 // expiryEntry is one entry of the heap that orders the list by expiry.
 type expiryEntry struct {
 	until int64
-	id    string
+	id    idKey
 }
 
 type expiryHeap []expiryEntry
