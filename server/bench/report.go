@@ -182,6 +182,9 @@ func (b *bench) table(want []string) string {
 		row("6", fmt.Sprintf("page: navigation start to first rendered token, headless Chromium, median of %d cold loads", len(g.frameAt)),
 			fmt.Sprintf("**%s** (token in the DOM at %s)", ms(frame), ms(tok)), "—", "≤ 500 ms", verdict(frame <= 500*time.Millisecond && len(g.frameAt) == pageLoads))
 	}
+	if !skipped("7", "the revocation list") {
+		b.fig7Rows(row)
+	}
 	if !skipped("8", "HTTP renewal during a sign-in flood") {
 		idle, flood := medianRound(b.fig8.idle), medianRound(b.fig8.flood)
 		// Each round's ratio compares runs seconds apart, as in figure 2.
