@@ -221,7 +221,7 @@ func TestShutdownCutsAStraggler(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), lim) }()
+	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), lim, io.Discard) }()
 	addr := waitForLog(t, logs, done, addrInLog)
 
 	c, err := net.Dial("tcp", addr)
