@@ -166,12 +166,17 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	return nil
 }
 
-// trackActive follows srv's connections and returns a function that
-// lists the remote addresses of those with a request in progress.
+// trackActive follows srv's connections, after any ConnState hook it
+// already has, and returns a function that lists the remote addresses of
+// those with a request in progress.
 func trackActive(srv *http.Server) func() []string {
 	var mu sync.Mutex
 	active := make(map[net.Conn]bool)
+	next := srv.ConnState
 	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		if next != nil {
+			next(c, st)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if st == http.StateActive {
