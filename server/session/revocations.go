@@ -35,6 +35,9 @@ const MaxRevocations = 1 << 20
 // compactMin is the log's size in lines below which it is never compacted.
 const compactMin = 1024
 
+// compactPattern names a compaction's temporary file (os.CreateTemp).
+const compactPattern = ".revoked-*.tmp"
+
 // maxLineBytes bounds a line of the log; real ones are about 60 bytes.
 const maxLineBytes = 4096
 
@@ -107,6 +110,13 @@ func OpenRevocations(dir string, now func() time.Time) (*Revocations, error) {
 		return nil, err
 	}
 	r.path = filepath.Join(dir, RevocationsFile)
+	// A compaction cut short by the process's end leaves its temporary
+	// file behind; the log itself is whole either way.
+	if stale, err := filepath.Glob(filepath.Join(dir, compactPattern)); err == nil {
+		for _, name := range stale {
+			os.Remove(name)
+		}
+	}
 	entries, lines, size, err := readLogFile(r.path)
 	if err != nil {
 		return nil, err
@@ -420,7 +430,7 @@ func (r *Revocations) compact() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(r.path), ".revoked-*.tmp")
+	tmp, err := os.CreateTemp(filepath.Dir(r.path), compactPattern)
 	if err != nil {
 		return fmt.Errorf("session: compacting the revocation log: %w", err)
 	}

@@ -200,3 +200,34 @@ func TestRevocationLogDropsATornLastLine(t *testing.T) {
 		t.Errorf("KEPT %v NEXT %v, want both", r2.Has("KEPT"), r2.Has("NEXT"))
 	}
 }
+
+// TestRevocationLogRemovesAnInterruptedCompaction: a process that ended
+// in the middle of a compaction leaves its temporary file; the next start
+// removes it and keeps the log.
+func TestRevocationLogRemovesAnInterruptedCompaction(t *testing.T) {
+	c := newAtomicClock()
+	dir := t.TempDir()
+	r, err := session.OpenRevocations(dir, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add("KEPT", c.now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	stale := filepath.Join(dir, ".revoked-123.tmp")
+	if err := os.WriteFile(stale, []byte(`{"id":"HALF`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := session.OpenRevocations(dir, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the interrupted compaction's file is still there: %v", err)
+	}
+	if !r2.Has("KEPT") {
+		t.Error("the log lost an entry")
+	}
+}
