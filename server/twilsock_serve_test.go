@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,5 +63,55 @@ func TestServeTwilsock(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), strings.Split(tok, ".")[2]) {
 		t.Error("the log holds the token")
+	}
+}
+
+// TestShutdownClosesTwilsock: on SIGTERM the real binary closes SDK
+// sockets with 1001 going away, as it does /ws's, so the SDK reconnects
+// instead of waiting out a dead connection.
+func TestShutdownClosesTwilsock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	p := startBinary(t)
+	r := runCLI(t, nil, "", "mint", "--identity", "alice", "--ttl", "600", "--sync-service-sid", "IS"+strings.Repeat("d", 32))
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+p.addr+"/v3/wsconnect", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	b, _ := twilsock.Encode(twilsock.Header{Method: twilsock.MethodInit, ID: "TM1", Token: strings.TrimSpace(r.stdout)}, nil)
+	if err := ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, data, err := ws.ReadMessage(); err != nil || !strings.Contains(string(data), `"code":200`) {
+		t.Fatalf("init: %v %q", err, data)
+	}
+	// A request in flight (or a connection not yet read) keeps the process
+	// up while it shuts down, as in TestGracefulShutdown: nothing makes
+	// the exit wait for hijacked sockets' close frames.
+	slow, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "POST /token/verify HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", p.addr)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Fatalf("the twilsock socket ended with %v, want close 1001", err)
+		}
+		break
 	}
 }

@@ -80,8 +80,13 @@ type Endpoint struct {
 	log   *slog.Logger
 	total atomic.Int64
 
-	mu         sync.Mutex // guards perIdentity
+	mu         sync.Mutex // guards the fields below
 	perIdentit map[string]int
+	conns      map[*conn]struct{}
+	closed     bool
+	// servers are the http.Servers this endpoint asked to be told of
+	// their shutdown.
+	servers map[*http.Server]bool
 }
 
 // upgrader keeps per-connection memory small, as /ws's does.
@@ -114,7 +119,8 @@ func New(o Options) *Endpoint {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Endpoint{o: o, log: log, perIdentit: make(map[string]int)}
+	return &Endpoint{o: o, log: log, perIdentit: make(map[string]int),
+		conns: make(map[*conn]struct{}), servers: make(map[*http.Server]bool)}
 }
 
 // Connections returns the number of open twilsock connections.
@@ -143,15 +149,60 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &conn{e: e, ws: ws, send: make(chan []byte, sendBuffer),
 		done: make(chan struct{}), readerDone: make(chan struct{})}
 	c.life = NewLifecycle(e.o.Lead, e.o.Jitter, c)
+	if !e.track(r, c) {
+		c.shut(websocket.CloseGoingAway, "the server is shutting down")
+	}
 	go c.writePump()
 	go func() {
 		c.readPump()
 		close(c.readerDone)
 		c.life.Stop()
 		c.shut(websocket.CloseNormalClosure, "")
+		e.untrack(c)
 		e.release(c.identity())
 		e.total.Add(-1)
 	}()
+}
+
+// track records a new connection so that Shutdown reaches it, and asks the
+// request's http.Server (which does not track hijacked connections) to call
+// Shutdown when it shuts down. It reports false when the endpoint is
+// already shut down.
+func (e *Endpoint) track(r *http.Request, c *conn) bool {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if srv != nil && !e.servers[srv] {
+		e.servers[srv] = true
+		srv.RegisterOnShutdown(e.Shutdown)
+	}
+	if e.closed {
+		return false
+	}
+	e.conns[c] = struct{}{}
+	return true
+}
+
+func (e *Endpoint) untrack(c *conn) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.conns, c)
+}
+
+// Shutdown closes every connection with 1001 going away, as /ws's are
+// closed: the SDK reconnects by itself, to a restarted server too.
+func (e *Endpoint) Shutdown() {
+	e.mu.Lock()
+	e.closed = true
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.life.Stop()
+		c.shut(websocket.CloseGoingAway, "the server is shutting down")
+	}
 }
 
 // admit counts a connection for identity, refusing it past the limit.
