@@ -38,6 +38,7 @@ const (
 	EnvSessionLifetime = "TOKENLAB_SESSION_LIFETIME"
 	EnvWarnLead        = "TOKENLAB_WARN_LEAD"
 	EnvAllowedOrigins  = "TOKENLAB_ALLOWED_ORIGINS"
+	EnvAllowedHosts    = "TOKENLAB_ALLOWED_HOSTS"
 	EnvAdminToken      = "TOKENLAB_ADMIN_TOKEN"
 	EnvStateDir        = "TOKENLAB_STATE_DIR"
 	EnvSignInLimitAddr = "TOKENLAB_SIGNIN_LIMIT_ADDR"
@@ -106,6 +107,12 @@ type Config struct {
 	// AllowedOrigins are extra origins trusted for cross-origin requests and
 	// WebSocket upgrades, as scheme://host[:port].
 	AllowedOrigins []string
+	// AllowedHosts are the host names, besides localhost and TOKENLAB_HOST,
+	// that requests may be addressed to (their Host header), in lower case
+	// without a trailing dot. An entry with a leading dot (".example.com")
+	// allows the name and every name under it. IP addresses are always
+	// allowed: they cannot be rebound.
+	AllowedHosts []string
 	// AdminToken enables the operator endpoints when set.
 	AdminToken mint.Secret
 	// StateDir, when set, keeps the session revocation list on disk so
@@ -279,6 +286,20 @@ func Load(getenv func(string) string) (Config, error) {
 			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimSuffix(origin, "/"))
 		}
 	}
+	if hs := get(EnvAllowedHosts); hs != "" {
+		for _, h := range strings.Split(hs, ",") {
+			h = strings.TrimSpace(h)
+			if h == "" {
+				continue
+			}
+			name, err := checkAllowedHost(h)
+			if err != nil {
+				bad(EnvAllowedHosts, "has %q: %v", h, err)
+				continue
+			}
+			c.AllowedHosts = append(c.AllowedHosts, name)
+		}
+	}
 	if t := getenv(EnvAdminToken); t != "" {
 		if len(t) < MinAdminTokenLen {
 			bad(EnvAdminToken, "must be at least %d characters (it is %d): use a long random value, e.g. `openssl rand -hex 32`", MinAdminTokenLen, len(t))
@@ -357,6 +378,48 @@ func checkHost(h string) error {
 	return nil
 }
 
+// checkAllowedHost accepts a host name as a browser sends it in the Host
+// header, without a port, optionally with a leading dot for every name
+// under it, and returns it in lower case without a trailing dot. An IP
+// address is accepted too, though it is always allowed anyway.
+func checkAllowedHost(h string) (string, error) {
+	const example = "must be a host name without scheme or port, such as tokenlab.example.com, or .example.com for every name under example.com"
+	bare := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if net.ParseIP(bare) != nil {
+		return strings.ToLower(bare), nil
+	}
+	name := strings.TrimSuffix(strings.ToLower(h), ".")
+	labels := strings.TrimPrefix(name, ".")
+	if labels == "" || len(labels) > 253 {
+		return "", errors.New(example)
+	}
+	if strings.Contains(labels, "*") {
+		return "", errors.New("has a wildcard: write .example.com to allow every name under example.com")
+	}
+	if strings.ContainsAny(labels, ":/") {
+		return "", errors.New(example)
+	}
+	for _, r := range labels {
+		if r > 127 {
+			return "", errors.New("is not ASCII: write an international name in its xn-- form, as browsers send it")
+		}
+	}
+	for _, label := range strings.Split(labels, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return "", errors.New(example)
+		}
+		for _, r := range label {
+			// Underscores are not valid in DNS host names, but container
+			// names (docker compose services) have them and browsers and
+			// Go's server accept them in Host.
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return "", errors.New(example)
+			}
+		}
+	}
+	return name, nil
+}
+
 // ListenAddr is the host:port to listen on.
 func (c Config) ListenAddr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
@@ -405,6 +468,7 @@ var flagNames = map[string]string{
 	EnvSessionLifetime: "session-lifetime",
 	EnvWarnLead:        "warn-lead",
 	EnvAllowedOrigins:  "allowed-origins",
+	EnvAllowedHosts:    "allowed-hosts",
 	EnvStateDir:        "state-dir",
 	EnvSignInLimitAddr: "signin-limit-addr",
 	EnvSignInLimitUser: "signin-limit-user",
@@ -461,6 +525,7 @@ func (c Config) LogAttrs() []any {
 		slog.Duration("session_lifetime", c.SessionLifetime),
 		slog.Duration("warn_lead", c.WarnLead),
 		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Any("allowed_hosts", c.AllowedHosts),
 		slog.Bool("admin_enabled", c.AdminToken != ""),
 		slog.String("state_dir", c.StateDir),
 		slog.String("host", c.Host),

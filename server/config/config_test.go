@@ -311,3 +311,41 @@ func TestLogLevel(t *testing.T) {
 		t.Errorf("--log-level debug over %s=error: %v, %v", config.EnvLogLevel, c.LogLevel, err)
 	}
 }
+
+func TestLoadAllowedHosts(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	ov := config.Bind(fs)
+	if err := fs.Parse([]string{"--allowed-hosts", " Tokenlab.Example.COM. , .dev.example,, my_service ,[::1], 192.0.2.7"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(ov.Getenv(env(map[string]string{config.EnvAllowedHosts: "ignored.example"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.AllowedHosts); got != "[tokenlab.example.com .dev.example my_service ::1 192.0.2.7]" {
+		t.Errorf("allowed hosts = %s", got)
+	}
+
+	bad := []struct{ name, value, want string }{
+		{"with a port", "tokenlab.example:8080", "without scheme or port"},
+		{"with a scheme", "https://tokenlab.example", "without scheme or port"},
+		{"a wildcard", "*.example.com", "write .example.com"},
+		{"everything", "*", "wildcard"},
+		{"a lone dot", ".", "host name"},
+		{"an empty label", "a..example", "host name"},
+		{"a space inside", "tokenlab example", "host name"},
+		{"not ASCII", "bücher.example", "xn--"},
+		{"a label too long", strings.Repeat("a", 64) + ".example", "host name"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(env(map[string]string{config.EnvAllowedHosts: "ok.example," + tt.value}))
+			if err == nil {
+				t.Fatalf("Load accepted %q", tt.value)
+			}
+			if msg := err.Error(); !strings.Contains(msg, config.EnvAllowedHosts) || !strings.Contains(msg, tt.want) || !strings.Contains(msg, fmt.Sprintf("%q", tt.value)) {
+				t.Errorf("error %q should name %s, quote %q and say %q", msg, config.EnvAllowedHosts, tt.value, tt.want)
+			}
+		})
+	}
+}
