@@ -154,7 +154,7 @@ func TestServeTimeouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		io.WriteString(c, "POST /token HTTP/1.1\r\nHost: x\r\nContent-Ty")
+		io.WriteString(c, "POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Ty")
 		closedWithin(t, c, 5*time.Second)
 	})
 	t.Run("half a body", func(t *testing.T) {
@@ -163,7 +163,7 @@ func TestServeTimeouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		io.WriteString(c, "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"username\":")
+		io.WriteString(c, "POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"username\":")
 		answer := closedWithin(t, c, 5*time.Second)
 		if !strings.HasPrefix(answer, "HTTP/1.1 408 ") || !strings.Contains(answer, `"code":"request_timeout"`) {
 			t.Errorf("answer to a body that stopped coming:\n%s", answer)
@@ -175,7 +175,7 @@ func TestServeTimeouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("healthz: %v", err)

@@ -38,8 +38,8 @@ type RevokeResponse struct {
 
 // requireAdmin guards the operator endpoints. With an admin token
 // configured it wants "Authorization: Bearer <token>" (compared in
-// constant time) from anywhere; without one it answers loopback clients
-// only.
+// constant time) from anywhere; without one it answers local clients
+// only: from loopback, and not through a proxy.
 func requireAdmin(log *slog.Logger, adminToken mint.Secret) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +47,11 @@ func requireAdmin(log *slog.Logger, adminToken mint.Secret) func(http.Handler) h
 				if !fromLoopback(r) {
 					writeError(w, r, log, &Error{Status: http.StatusForbidden, Code: CodeAdminForbidden,
 						Message: "the operator endpoints answer loopback clients only: set TOKENLAB_ADMIN_TOKEN to use them from elsewhere"})
+					return
+				}
+				if mark := proxyMark(r); mark != "" {
+					writeError(w, r, log, &Error{Status: http.StatusForbidden, Code: CodeAdminForbidden,
+						Message: "the request came through a proxy (it carries " + mark + "), so it is not local: set TOKENLAB_ADMIN_TOKEN and send it as Authorization: Bearer <token> to use the operator endpoints"})
 					return
 				}
 				next.ServeHTTP(w, r)
@@ -62,6 +67,23 @@ func requireAdmin(log *slog.Logger, adminToken mint.Secret) func(http.Handler) h
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// proxyHeaders are the headers proxies add to say whom they forward for,
+// in canonical form. Behind a proxy on the same host every connection is
+// from loopback, so the connection's address no longer tells an operator
+// at this machine from anyone the proxy serves.
+var proxyHeaders = [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Via"}
+
+// proxyMark names the first proxy header r carries, or "". A header sent
+// empty counts: a proxy's mark is its presence.
+func proxyMark(r *http.Request) string {
+	for _, h := range proxyHeaders {
+		if _, ok := r.Header[h]; ok {
+			return h
+		}
+	}
+	return ""
 }
 
 func fromLoopback(r *http.Request) bool {

@@ -86,5 +86,8 @@ func New(d Deps) http.Handler {
 	h = secureHeaders(h)
 	h = recoverPanics(d.Logger)(h)
 	h = logRequests(d.Logger)(h)
+	// Outermost: a request for a name the server does not answer for
+	// (DNS rebinding) reaches nothing, not even the request log.
+	h = allowHosts(d.Logger, newHostSet(d.Config))(h)
 	return h
 }

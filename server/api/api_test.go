@@ -59,12 +59,18 @@ func mustUsersFile(tb testing.TB) *users.File {
 	return f
 }
 
+// testHost is the Host of httptest.NewRequest's requests. The handlers
+// under test answer for it as an operator's TOKENLAB_ALLOWED_HOSTS makes
+// them answer for a name.
+const testHost = "example.com"
+
 func mustHandler(tb testing.TB, auth users.Authenticator, edit ...func(*api.Deps)) http.Handler {
 	tb.Helper()
 	d := api.Deps{Minter: mustMinter(tb), Users: auth, Now: func() time.Time { return t0 }}
 	for _, e := range edit {
 		e(&d)
 	}
+	d.Config.AllowedHosts = append(d.Config.AllowedHosts, testHost)
 	return api.New(d)
 }
 

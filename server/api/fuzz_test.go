@@ -44,7 +44,7 @@ func fuzzHandler(tb testing.TB) (http.Handler, *mint.Minter) {
 	tb.Helper()
 	m := mustMinter(tb)
 	return api.New(api.Deps{
-		Config: config.Config{SignInLimitAddr: config.DefaultSignInLimitAddr, SignInLimitUser: config.DefaultSignInLimitUser},
+		Config: config.Config{SignInLimitAddr: config.DefaultSignInLimitAddr, SignInLimitUser: config.DefaultSignInLimitUser, AllowedHosts: []string{testHost}},
 		Minter: m, Users: users.OpenDemo{}, Now: func() time.Time { return t0 },
 	}), m
 }

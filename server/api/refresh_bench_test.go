@@ -29,7 +29,7 @@ func BenchmarkRefresh(b *testing.B) {
 		sessions int
 	}{{"mint", -1, 256}, {"coalesced", 0, 1}} {
 		b.Run(tc.name, func(b *testing.B) {
-			cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: time.Minute}
+			cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: time.Minute, AllowedHosts: []string{testHost}}
 			log := slog.New(slog.NewTextHandler(io.Discard, nil)) // formatted as in bin/tokenlab, then dropped
 			minter, err := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret}, nil)
 			if err != nil {

@@ -55,7 +55,7 @@ type stack struct {
 // time.Now), with cfg and hub options edited by the caller.
 func newStack(tb testing.TB, now func() time.Time, editCfg func(*config.Config), editHub func(*hub.Options)) *stack {
 	tb.Helper()
-	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: 60 * time.Second}
+	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: 60 * time.Second, AllowedHosts: []string{testHost}}
 	if editCfg != nil {
 		editCfg(&cfg)
 	}

@@ -56,7 +56,7 @@ func newGuarded(tb testing.TB, addr, user config.Limit) *guarded {
 		g.mu.Unlock()
 	}}
 	g.h = api.New(api.Deps{
-		Config: config.Config{SignInLimitAddr: addr, SignInLimitUser: user},
+		Config: config.Config{SignInLimitAddr: addr, SignInLimitUser: user, AllowedHosts: []string{testHost}},
 		Logger: slog.New(slog.NewTextHandler(g.logs, nil)),
 		Minter: mustMinter(tb), Users: f, Now: g.clock.now,
 	})
@@ -221,6 +221,7 @@ func TestSignInLimitedByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.AllowedHosts = []string{testHost}
 	h := api.New(api.Deps{Config: cfg, Minter: mustMinter(t), Users: mustUsersFile(t), Now: func() time.Time { return t0 }})
 	limited := 0
 	for i := range cfg.SignInLimitAddr.N + 1 {
