@@ -138,6 +138,9 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	fmt.Fprintf(stdout, "serving %s\n", pageURL(cfg.Host, ln.Addr()))
 	if ip := net.ParseIP(cfg.Host); ip == nil || !ip.IsLoopback() {
 		log.Warn("listening beyond loopback: other machines can reach this server", "host", cfg.Host)
+		if len(cfg.AllowedHosts) == 0 {
+			log.Info("only requests addressed to an IP address, localhost or TOKENLAB_HOST are answered: to reach this server by another name (a LAN name, a proxy's), list it in "+config.EnvAllowedHosts, "host", cfg.Host)
+		}
 	}
 
 	served := make(chan error, 1)
