@@ -141,6 +141,7 @@ type httpAttack struct {
 	header      map[string]string
 	cookie      string // a key of cookies; "" sends none
 	basic       [2]string
+	host        string // the Host header; "" is the server's address
 
 	status int
 	code   string // the JSON error code; "" for a success
@@ -327,6 +328,25 @@ func hostileHTTP() []httpAttack {
 		{name: "refresh, cross-site", method: "POST", path: "/token/refresh", cookie: "valid", header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403, code: api.CodeCrossOrigin},
 		{name: "logout from another origin", method: "POST", path: "/logout", cookie: "valid", header: map[string]string{"Origin": "https://evil.example"}, status: 403, code: api.CodeCrossOrigin},
 		{name: "refresh, valid", method: "POST", path: "/token/refresh", cookie: "valid", status: 200},
+
+		// DNS rebinding: a page whose name now resolves to the server.
+		{name: "rebinding: the page", method: "GET", path: "/", host: "evil.example", status: 421, code: api.CodeHostNotAllowed, message: "TOKENLAB_ALLOWED_HOSTS"},
+		{name: "rebinding: an asset", method: "GET", path: "/app.js", host: "evil.example:8080", status: 421, code: api.CodeHostNotAllowed},
+		{name: "rebinding: health", method: "GET", path: "/healthz", host: "evil.example", status: 421, code: api.CodeHostNotAllowed},
+		{name: "rebinding: an unknown path", method: "GET", path: "/.env", host: "evil.example", status: 421, code: api.CodeHostNotAllowed},
+		{name: "rebinding: a sign-in", method: "POST", path: "/token", contentType: js, body: `{` + creds + `}`, host: "evil.example", header: map[string]string{"Origin": "http://evil.example"}, status: 421, code: api.CodeHostNotAllowed},
+		{name: "rebinding: a renewal with the victim's cookie", method: "POST", path: "/token/refresh", cookie: "valid", host: "evil.example", header: map[string]string{"Origin": "http://evil.example"}, status: 421, code: api.CodeHostNotAllowed},
+		{name: "rebinding: the operator list", method: "GET", path: "/admin/sessions", host: "evil.example", status: 421, code: api.CodeHostNotAllowed},
+		{name: "rebinding: a look-alike of localhost", method: "GET", path: "/healthz", host: "localhost.evil.example", status: 421, code: api.CodeHostNotAllowed},
+		{name: "rebinding: a name in capitals", method: "GET", path: "/healthz", host: "EVIL.EXAMPLE", status: 421, code: api.CodeHostNotAllowed},
+		{name: "localhost on another port", method: "GET", path: "/healthz", host: "localhost:1", status: 200},
+		{name: "an IP address that is not the server's", method: "GET", path: "/healthz", host: "192.0.2.7", status: 200},
+
+		// A same-host proxy: loopback, but not local.
+		{name: "operator list through a proxy", method: "GET", path: "/admin/sessions", header: map[string]string{"X-Forwarded-For": "192.0.2.7"}, status: 403, code: api.CodeAdminForbidden, message: "TOKENLAB_ADMIN_TOKEN"},
+		{name: "operator list via a Forwarded header", method: "GET", path: "/admin/sessions", header: map[string]string{"Forwarded": "for=192.0.2.7"}, status: 403, code: api.CodeAdminForbidden, message: "TOKENLAB_ADMIN_TOKEN"},
+		{name: "operator list via X-Real-IP", method: "GET", path: "/admin/sessions", header: map[string]string{"X-Real-IP": "192.0.2.7"}, status: 403, code: api.CodeAdminForbidden},
+		{name: "operator list via Via", method: "GET", path: "/admin/sessions", header: map[string]string{"Via": "1.1 nginx"}, status: 403, code: api.CodeAdminForbidden},
 	}
 }
 
@@ -357,6 +377,9 @@ func TestHostileHTTP(t *testing.T) {
 			}
 			if a.basic[0] != "" {
 				req.SetBasicAuth(a.basic[0], a.basic[1])
+			}
+			if a.host != "" {
+				req.Host = a.host
 			}
 			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 			if err != nil {
@@ -413,6 +436,7 @@ type frameStep struct {
 type wsAttack struct {
 	name   string
 	origin string // "" is the server's own
+	host   string // the Host header; "" is the server's address
 	cookie string // a key of cookies; "none" sends none
 	// A refused upgrade: the HTTP status and error code.
 	status int
@@ -430,6 +454,7 @@ func hostileWS() []wsAttack {
 	}
 	return []wsAttack{
 		{name: "from another origin", origin: "https://evil.example", cookie: "valid", status: 403, code: api.CodeCrossOrigin},
+		{name: "from a rebinding domain (its own Host and Origin)", origin: "http://evil.example", host: "evil.example", cookie: "valid", status: 421, code: api.CodeHostNotAllowed},
 		{name: "from a look-alike origin", origin: "http://127.0.0.1.evil.example", cookie: "valid", status: 403, code: api.CodeCrossOrigin},
 		{name: "with Origin null", origin: "null", cookie: "valid", status: 403, code: api.CodeCrossOrigin},
 		{name: "without a cookie", cookie: "none", status: 401, code: api.CodeNoSession},
@@ -487,6 +512,9 @@ func TestHostileWebSocket(t *testing.T) {
 				origin = s.srv.URL
 			}
 			h.Set("Origin", origin)
+			if a.host != "" {
+				h.Set("Host", a.host) // the dialer sends it as the request's Host
+			}
 			if a.cookie != "none" {
 				h.Set("Cookie", session.CookieName+"="+jar[a.cookie])
 			}
