@@ -71,17 +71,16 @@ func (s hostSet) allows(host string) bool {
 		return true
 	}
 	name := hostName(host)
-	if _, ok := s.names[name]; ok {
-		return true
-	}
-	if _, err := netip.ParseAddr(name); err == nil {
-		return true
+	if looksLikeIP(name) {
+		// ParseAddr allocates its error, so names never get here.
+		_, err := netip.ParseAddr(name)
+		return err == nil
 	}
 	if hasUpper(name) {
 		name = strings.ToLower(name)
-		if _, ok := s.names[name]; ok {
-			return true
-		}
+	}
+	if _, ok := s.names[name]; ok {
+		return true
 	}
 	for _, p := range s.parents {
 		if name == p || strings.HasSuffix(name, p) && name[len(name)-len(p)-1] == '.' {
@@ -89,6 +88,21 @@ func (s hostSet) allows(host string) bool {
 		}
 	}
 	return false
+}
+
+// looksLikeIP reports whether name may be an IP address: it has a colon
+// (IPv6) or only digits and dots (IPv4). A host name's last label is
+// never all digits, so no name that could be allowed looks like one.
+func looksLikeIP(name string) bool {
+	if strings.IndexByte(name, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // hostName is the name in a Host header: without the port, the brackets

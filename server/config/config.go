@@ -404,6 +404,9 @@ func checkAllowedHost(h string) (string, error) {
 			return "", errors.New("is not ASCII: write an international name in its xn-- form, as browsers send it")
 		}
 	}
+	if last := labels[strings.LastIndexByte(labels, '.')+1:]; strings.Trim(last, "0123456789") == "" {
+		return "", errors.New("is neither a name (no top-level domain is a number) nor an IP address: IP addresses are always allowed, list names only")
+	}
 	for _, label := range strings.Split(labels, ".") {
 		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
 			return "", errors.New(example)

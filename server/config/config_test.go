@@ -336,6 +336,7 @@ func TestLoadAllowedHosts(t *testing.T) {
 		{"a space inside", "tokenlab example", "host name"},
 		{"not ASCII", "bücher.example", "xn--"},
 		{"a label too long", strings.Repeat("a", 64) + ".example", "host name"},
+		{"half an IP address", "10.0.1", "neither a name"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
