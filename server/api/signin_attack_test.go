@@ -119,7 +119,7 @@ func TestSignInPasswordChecksAreBounded(t *testing.T) {
 	open := sync.OnceFunc(func() { close(auth.gate) })
 	t.Cleanup(open)
 	h := api.New(api.Deps{
-		Config: config.Config{SignInLimitAddr: config.DefaultSignInLimitAddr, SignInLimitUser: config.DefaultSignInLimitUser, SessionKey: sessionKey, SessionLifetime: time.Hour},
+		Config: config.Config{SignInLimitAddr: config.DefaultSignInLimitAddr, SignInLimitUser: config.DefaultSignInLimitUser, SessionKey: sessionKey, SessionLifetime: time.Hour, AllowedHosts: []string{testHost}},
 		Minter: mustMinter(t), Users: auth,
 	})
 	// A session started before the flood, to renew during it.
