@@ -486,6 +486,13 @@ type notEmulated struct {
 // upstream answers an SDK request for a Twilio service: tokenlab emulates
 // the connection's token lifecycle, not the services behind it.
 func (c *conn) upstream(h twilsock.Header) {
+	if body, ok := thinAnswer(h.HTTPRequest, c.identity()); ok {
+		r := twilsock.Reply(h.ID, twilsock.StatusOK, "OK")
+		r.HTTPStatus = &twilsock.HTTPStatus{Code: http.StatusOK, Status: "OK"}
+		r.HTTPHeaders = map[string]string{"Content-Type": "application/json"}
+		c.queue(r, body)
+		return
+	}
 	what := "an upstream request"
 	if r := h.HTTPRequest; r != nil {
 		what = fmt.Sprintf("%.10s %.200s%.300s", r.Method, r.Host, r.Path)

@@ -2,6 +2,7 @@ package sdkconn_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -361,5 +362,42 @@ func TestPlainHTTP(t *testing.T) {
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", res.StatusCode)
+	}
+}
+
+// TestConversationsStartUp: the requests Conversations makes at start-up
+// get thin answers for the connection's own identity; a request next to
+// them (another map, another user) is still not emulated.
+func TestConversationsStartUp(t *testing.T) {
+	m := mustMinter(t, creds, nil)
+	_, url := mustServer(t, sdkconn.Options{Minter: m})
+	c := dial(t, url)
+	chat, err := m.Mint("alice", token.Grants{Chat: &token.ChatGrant{ServiceSID: "IS00000000000000000000000000000000"}}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.init(chat.Token)
+	tests := []struct {
+		host, method, path string
+		code               int
+		want               string
+	}{
+		{"aim.us1.twilio.com", "GET", "/Client/v2/Configuration", 200, `"identity":"alice"`},
+		{"cds.us1.twilio.com", "GET", "/v3/Maps/tokenlab.my_conversations", 200, `"items":[]`},
+		{"cds.us1.twilio.com", "GET", "/v3/Maps/tokenlab.my_conversations/Items", 200, `"items":[]`},
+		{"cds.us1.twilio.com", "POST", "/v4/Subscriptions", 200, `"estimated_delivery_in_ms"`},
+		{"aim.us1.twilio.com", "GET", "/Client/v2/Users/alice/Conversations", 200, `"conversations":[]`},
+		{"aim.us1.twilio.com", "GET", "/Client/v2/Users/bob/Conversations", 501, "not emulated"},
+		{"cds.us1.twilio.com", "GET", "/v3/Maps/someone.elses", 501, "not emulated"},
+		{"aim.us1.twilio.com", "POST", "/Client/v2/Configuration", 501, "not emulated"},
+	}
+	for i, tt := range tests {
+		id := fmt.Sprintf("TM%d", i)
+		c.send(twilsock.Header{Method: twilsock.MethodMessage, ID: id, ActiveGrant: "ip_messaging",
+			HTTPRequest: &twilsock.HTTPRequest{Host: tt.host, Method: tt.method, Path: tt.path}}, nil)
+		r := c.next(5 * time.Second)
+		if r.Header.ID != id || r.Header.HTTPStatus == nil || r.Header.HTTPStatus.Code != tt.code || !strings.Contains(string(r.Body), tt.want) {
+			t.Errorf("%s %s%s: got %v %s, want %d with %s", tt.method, tt.host, tt.path, r.Header.HTTPStatus, r.Body, tt.code, tt.want)
+		}
 	}
 }

@@ -32,7 +32,11 @@ import (
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
-const bundle = "node_modules/twilio-sync/builds/twilio-sync.min.js"
+// The SDKs' browser bundles, as npm ci installs them.
+const (
+	bundle              = "node_modules/twilio-sync/builds/twilio-sync.min.js"
+	conversationsBundle = "node_modules/@twilio/conversations/builds/twilio-conversations.min.js"
+)
 
 var (
 	skipReason string
@@ -110,6 +114,9 @@ func findTools() (chromium, bin, why string) {
 	if _, err := os.Stat(bundle); err != nil {
 		return "", "", "the pinned Twilio SDKs are not installed: run `npm ci` in web/e2e/sdk (.ci/run does)"
 	}
+	if _, err := os.Stat(conversationsBundle); err != nil {
+		return "", "", "the pinned Twilio SDKs are not installed: run `npm ci` in web/e2e/sdk (.ci/run does)"
+	}
 	bin = os.Getenv("TOKENLAB_BIN")
 	if bin == "" {
 		bin = filepath.Join("..", "..", "..", "bin", "tokenlab")
@@ -129,6 +136,10 @@ func appHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, "page.html") })
 	mux.HandleFunc("GET /twilio-sync.min.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, bundle) })
+	mux.HandleFunc("GET /conversations", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, "conversations.html") })
+	mux.HandleFunc("GET /twilio-conversations.min.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, conversationsBundle)
+	})
 	return mux
 }
 
@@ -188,8 +199,16 @@ func startServer(bin string) (stop func(), err error) {
 	}
 }
 
-// newTab opens the app's page in a fresh browser context, bounded by limit.
+// newTab opens the app's Sync page in a fresh browser context, bounded by
+// limit.
 func newTab(t *testing.T, limit time.Duration) context.Context {
+	t.Helper()
+	return openPage(t, limit, "/", "Twilio.Sync")
+}
+
+// openPage opens the app's page at path in a fresh browser context and
+// waits until the SDK (global) is loaded.
+func openPage(t *testing.T, limit time.Duration, path, global string) context.Context {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
@@ -201,8 +220,8 @@ func newTab(t *testing.T, limit time.Duration) context.Context {
 	}
 	ctx, cancelT := context.WithTimeout(tab, limit)
 	t.Cleanup(cancelT)
-	if err := chromedp.Do(ctx, chromedp.Navigate(appURL+"/"),
-		chromedp.Poll[chromedp.Void](`typeof Twilio !== "undefined" && typeof window.lifecycle === "function"`,
+	if err := chromedp.Do(ctx, chromedp.Navigate(appURL+path),
+		chromedp.Poll[chromedp.Void](`typeof Twilio !== "undefined" && typeof `+global+` !== "undefined" && typeof window.lifecycle === "function"`,
 			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("loading the app's page: %v", err)
 	}
@@ -356,5 +375,39 @@ func TestReadmeExample(t *testing.T) {
 	events := strings.Join(log, " ")
 	if !regexp.MustCompile(`state:connected tokenAboutToExpire tokenAboutToExpire$`).MatchString(events) {
 		t.Errorf("README's example saw %q, want connected, then two warnings (the token was renewed) and no expiry", events)
+	}
+}
+
+// chatToken mints a Conversations token for identity.
+func chatToken(t *testing.T, identity string, ttl time.Duration) string {
+	t.Helper()
+	m, err := mint.New(creds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := m.Mint(identity, token.Grants{Chat: &token.ChatGrant{ServiceSID: "IS00000000000000000000000000000000"}}, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Token
+}
+
+// TestConversationsLifecycle: the real Conversations client finishes its
+// start-up on tokenlab's thin answers (initialized), is warned, has
+// updateToken resolve (it updates its notification and media clients,
+// which exist only after start-up), is warned again and sees tokenExpired.
+func TestConversationsLifecycle(t *testing.T) {
+	ctx := openPage(t, 30*time.Second, "/conversations", "Twilio.Conversations")
+	first := chatToken(t, "alice", 3*time.Second)
+	second := chatToken(t, "alice", 6*time.Second)
+	log := call[[]string](t, ctx, "lifecycle", wsURL, first, second)
+	events := strings.Join(log, " ")
+	for _, re := range []string{
+		`^state:connecting state:connected `,
+		`initialized.*tokenAboutToExpire update:resolved tokenAboutToExpire (state:\w+ )*tokenExpired$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(events) {
+			t.Fatalf("the SDK reported %q, want connected, initialized, warned, updated, warned again, expired", events)
+		}
 	}
 }
