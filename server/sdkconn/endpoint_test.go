@@ -401,3 +401,42 @@ func TestConversationsStartUp(t *testing.T) {
 		}
 	}
 }
+
+// TestTotalConnections: upgrades past the server's bound, attempted at
+// once, are refused with 503 before any WebSocket is made.
+func TestTotalConnections(t *testing.T) {
+	const limit, tries = 4, 12
+	_, url := mustServer(t, sdkconn.Options{MaxConns: limit})
+	var (
+		start   = make(chan struct{})
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		ok, got int
+		conns   []*websocket.Conn
+	)
+	for range tries {
+		wg.Go(func() {
+			<-start
+			ws, res, err := websocket.DefaultDialer.Dial(url, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+				conns = append(conns, ws)
+			case res != nil && res.StatusCode == http.StatusServiceUnavailable:
+				got++
+			default:
+				t.Errorf("dial: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, ws := range conns {
+		ws.Close()
+	}
+	if ok != limit || got != tries-limit {
+		t.Errorf("%d connections made and %d refused with 503, want %d and %d", ok, got, limit, tries-limit)
+	}
+}
