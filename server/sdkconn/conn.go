@@ -80,10 +80,10 @@ type Endpoint struct {
 	log   *slog.Logger
 	total atomic.Int64
 
-	mu         sync.Mutex // guards the fields below
-	perIdentit map[string]int
-	conns      map[*conn]struct{}
-	closed     bool
+	mu          sync.Mutex // guards the fields below
+	perIdentity map[string]int
+	conns       map[*conn]struct{}
+	closed      bool
 	// servers are the http.Servers this endpoint asked to be told of
 	// their shutdown.
 	servers map[*http.Server]bool
@@ -119,7 +119,7 @@ func New(o Options) *Endpoint {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Endpoint{o: o, log: log, perIdentit: make(map[string]int),
+	return &Endpoint{o: o, log: log, perIdentity: make(map[string]int),
 		conns: make(map[*conn]struct{}), servers: make(map[*http.Server]bool)}
 }
 
@@ -129,16 +129,15 @@ func (e *Endpoint) Connections() int { return int(e.total.Load()) }
 // ServeHTTP upgrades the request and runs the connection.
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "not_websocket",
-			"message": "GET /v3/wsconnect is the twilsock WebSocket endpoint: point a Twilio Conversations or Sync client at it with the option twilsock: { uri } (see docs/twilsock.md)"}})
+		writeError(w, http.StatusBadRequest, "not_websocket",
+			"GET /v3/wsconnect is the twilsock WebSocket endpoint: point a Twilio Conversations or Sync client at it with the option twilsock: { uri } (see docs/twilsock.md)")
 		return
 	}
 	if e.total.Add(1) > int64(e.o.MaxConns) {
 		e.total.Add(-1)
 		w.Header().Set("Retry-After", "5")
-		http.Error(w, fmt.Sprintf("too many twilsock connections to this server (limit %d): retry later", e.o.MaxConns), http.StatusServiceUnavailable)
+		writeError(w, http.StatusServiceUnavailable, "too_many_connections",
+			fmt.Sprintf("too many twilsock connections to this server (limit %d): retry later", e.o.MaxConns))
 		return
 	}
 	ws, err := upgrader.Upgrade(w, r, nil)
@@ -162,6 +161,15 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.release(c.identity())
 		e.total.Add(-1)
 	}()
+}
+
+// writeError answers a plain HTTP request with tokenlab's JSON error body,
+// {"error": {"code", "message"}}, as the API's routes do.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
 }
 
 // track records a new connection so that Shutdown reaches it, and asks the
@@ -209,10 +217,10 @@ func (e *Endpoint) Shutdown() {
 func (e *Endpoint) admit(identity string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.perIdentit[identity] >= e.o.MaxConnsPerIdentity {
+	if e.perIdentity[identity] >= e.o.MaxConnsPerIdentity {
 		return false
 	}
-	e.perIdentit[identity]++
+	e.perIdentity[identity]++
 	return true
 }
 
@@ -223,8 +231,8 @@ func (e *Endpoint) release(identity string) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.perIdentit[identity]--; e.perIdentit[identity] <= 0 {
-		delete(e.perIdentit, identity)
+	if e.perIdentity[identity]--; e.perIdentity[identity] <= 0 {
+		delete(e.perIdentity, identity)
 	}
 }
 

@@ -3,6 +3,7 @@ package sdkconn_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -360,8 +361,9 @@ func TestPlainHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusBadRequest {
-		t.Errorf("status %d, want 400", res.StatusCode)
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"code":"not_websocket"`) {
+		t.Errorf("status %d %s, want 400 not_websocket", res.StatusCode, body)
 	}
 }
 
