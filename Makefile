@@ -69,7 +69,6 @@ FUZZ_TARGETS := ./shared/jsonlite:FuzzParse ./shared/jsonlite:FuzzAppendString \
                 ./shared/lint:FuzzCheck ./shared/protocol:FuzzDecodeMessage \
                 ./shared/protocol:FuzzDecodeOracle ./shared/protocol:FuzzEncodeOracle \
                 ./server/api:FuzzTokenRequest ./server/api:FuzzVerifyRequest ./server/hub:FuzzHandleFrame \
-                ./server/session:FuzzDecodeWire ./server/session:FuzzCookieValue \
                 ./server/twilsock:FuzzDecode
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -68,7 +68,7 @@ func New(d Deps) http.Handler {
 		d.Web = web.Handler()
 	}
 	d = withSessionDefaults(d)
-	routes := newRouter()
+	routes := http.NewServeMux()
 	addRoutes(routes, d)
 
 	cop := http.NewCrossOriginProtection()

@@ -107,44 +107,22 @@ const pagePattern = "GET /"
 // an Allow header when the path exists for other methods, 404 otherwise.
 // The page's catch-all matches every GET, so a GET on an API path (GET
 // /token) is checked against the other methods first.
-func unrouted(routes *router, log *slog.Logger) http.Handler {
-	mux := routes.mux
+func unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
 	notAllowed := func(w http.ResponseWriter, r *http.Request, allow string) {
 		w.Header().Set("Allow", allow)
 		writeError(w, r, log, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
 			Message: r.Method + " is not allowed on " + r.URL.Path + ": use " + allow})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt, ok := routes.lookup(r); ok {
-			r.Pattern = rt.pattern
-			rt.h.ServeHTTP(w, r)
-			return
+		_, pattern := mux.Handler(r)
+		if pattern == "" || pattern == pagePattern {
+			if allow := apiMethods(mux, r); allow != "" {
+				notAllowed(w, r, allow)
+				return
+			}
 		}
-		h, pattern := mux.Handler(r)
-		switch pattern {
-		case "":
-			if allow := apiMethods(mux, r); allow != "" {
-				notAllowed(w, r, allow)
-				return
-			}
-		case pagePattern:
-			if allow := apiMethods(mux, r); allow != "" {
-				notAllowed(w, r, allow)
-				return
-			}
+		if pattern != "" {
 			mux.ServeHTTP(w, r)
-			return
-		default:
-			// The route is known: serve it without the mux matching the
-			// request a second time (about 4 % of a renewal's CPU). Only
-			// mux.ServeHTTP fills in path values, so a pattern with a
-			// wildcard goes through it.
-			if strings.Contains(pattern, "{") {
-				mux.ServeHTTP(w, r)
-				return
-			}
-			r.Pattern = pattern
-			h.ServeHTTP(w, r)
 			return
 		}
 		probe := &headerProbe{header: http.Header{}}

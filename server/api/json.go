@@ -10,12 +10,9 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/tokenlab/tokenlab/server/jsonkeys"
-	"github.com/tokenlab/tokenlab/shared/jsonlite"
 )
 
 // errEmptyBody is returned by decode for a request with no body at all.
@@ -185,40 +182,6 @@ func kind(e *json.UnmarshalTypeError) string {
 		return "true or false"
 	}
 	return "a " + e.Type.String()
-}
-
-// encodeToken writes a token answer with status 200. Every renewal ends
-// here (figure 2 in docs/benchmarks.md), and encoding/json's reflective
-// encoder was about 5 % of the server's CPU under that load; the answer is
-// byte for byte what encode would write.
-func encodeToken(w http.ResponseWriter, r TokenResponse) {
-	// The key is canonical already and the value's slice is shared (capped,
-	// so an Add appends elsewhere): no canonicalisation, no allocation.
-	w.Header()["Content-Type"] = jsonContentType[:1:1]
-	w.WriteHeader(http.StatusOK)
-	bp := answerBuffers.Get().(*[]byte)
-	*bp = r.appendJSON((*bp)[:0])
-	_, _ = w.Write(*bp) // an error means the client went away
-	answerBuffers.Put(bp)
-}
-
-var jsonContentType = []string{"application/json; charset=utf-8"}
-
-var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// appendJSON appends r as json.Encoder writes it, newline included.
-func (r TokenResponse) appendJSON(b []byte) []byte {
-	b = append(b, `{"token":`...)
-	b = jsonlite.AppendString(b, r.Token)
-	b = append(b, `,"identity":`...)
-	b = jsonlite.AppendString(b, r.Identity)
-	b = append(b, `,"jti":`...)
-	b = jsonlite.AppendString(b, r.JTI)
-	b = append(b, `,"expires_at":`...)
-	b = strconv.AppendInt(b, r.ExpiresAt, 10)
-	b = append(b, `,"ttl":`...)
-	b = strconv.AppendInt(b, r.TTL, 10)
-	return append(b, "}\n"...)
 }
 
 // encode writes v as JSON with status.

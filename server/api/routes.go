@@ -15,7 +15,7 @@ const deviceKeyInfo = "tokenlab device cookie key v1"
 // addRoutes lists every route the server answers. Wrong methods and unknown
 // paths need no entry: New turns the mux's 405 (with Allow) and 404 into
 // JSON error bodies.
-func addRoutes(routes *router, d Deps) {
+func addRoutes(routes *http.ServeMux, d Deps) {
 	// The token routes also answer pages at TOKENLAB_ALLOWED_ORIGINS
 	// (cors.go), preflights included; every other route is same-origin.
 	cors := allowCORS(d.Config.AllowedOrigins)

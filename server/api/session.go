@@ -52,9 +52,7 @@ func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, err
 			return nil, fmt.Errorf("%s: %w (the server keeps its revocation log there: give it a directory it can write)", config.EnvStateDir, err)
 		}
 	}
-	// Remember as many opened cookies as the hub keeps sessions: each one
-	// renews with the same cookie again and again.
-	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev, Remember: hub.DefaultMaxSessions})
+	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev})
 }
 
 // ResolveSessionKey fills in cfg.SessionKey when the configuration leaves
@@ -177,7 +175,7 @@ func handleRefresh(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http
 			return
 		}
 		// Cache-Control: no-store comes with secureHeaders, as on every API answer.
-		encodeToken(w, tokenResponse(m))
+		encode(w, http.StatusOK, tokenResponse(m))
 	})
 }
 

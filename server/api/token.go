@@ -115,7 +115,7 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 			}
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		encodeToken(w, TokenResponse{
+		encode(w, http.StatusOK, TokenResponse{
 			Token:     minted.Token,
 			Identity:  minted.Claims.Identity(),
 			JTI:       minted.Claims.JTI,

@@ -113,10 +113,6 @@ type Options struct {
 	// Revocations is the list checked on every Open; a fresh in-memory list
 	// when nil.
 	Revocations *Revocations
-	// Remember is how many opened cookies to remember (opened.go), so that
-	// a session's next renewal does not decrypt its cookie again; zero
-	// remembers none.
-	Remember int
 }
 
 // Manager starts, seals, opens and revokes sessions.
@@ -126,7 +122,6 @@ type Manager struct {
 	lifetime time.Duration
 	now      func() time.Time
 	revoked  *Revocations
-	opened   *opened
 }
 
 // NewManager checks the options and returns a Manager.
@@ -145,7 +140,7 @@ func NewManager(o Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{key: o.Key, aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations, opened: newOpened(o.Remember)}
+	m := &Manager{key: o.Key, aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -226,8 +221,7 @@ func (m *Manager) Seal(s Session) (string, error) {
 }
 
 // Open verifies and decrypts a cookie value, then refuses it when the
-// session has expired or was revoked. Sessions opened from the same value
-// may share their grants' pointers: treat a Session as read-only.
+// session has expired or was revoked.
 func (m *Manager) Open(value string) (Session, error) {
 	if value == "" {
 		return Session{}, ErrNoSession
@@ -235,23 +229,14 @@ func (m *Manager) Open(value string) (Session, error) {
 	if len(value) > MaxCookieBytes {
 		return Session{}, ErrMalformed
 	}
-	s, remembered := m.opened.get(value)
-	if !remembered {
-		var err error
-		if s, err = m.unseal(value); err != nil {
-			return Session{}, err
-		}
-	}
+	s, err := m.unseal(value)
 	switch {
+	case err != nil:
+		return Session{}, err
 	case !m.now().Before(s.Expires):
-		m.opened.forget(value)
 		return Session{}, ErrExpired
 	case m.revoked.Has(s.ID):
-		m.opened.forget(value)
 		return Session{}, ErrRevoked
-	}
-	if !remembered {
-		m.opened.put(value, s)
 	}
 	return s, nil
 }
@@ -272,8 +257,8 @@ func (m *Manager) unseal(value string) (Session, error) {
 	if err != nil {
 		return Session{}, ErrForged
 	}
-	w, err := decodeWire(payload)
-	if err != nil || w.ID == "" {
+	var w wire
+	if err := json.Unmarshal(payload, &w); err != nil || w.ID == "" {
 		return Session{}, ErrMalformed
 	}
 	return Session{
@@ -284,11 +269,11 @@ func (m *Manager) unseal(value string) (Session, error) {
 
 // FromRequest opens the session cookie of r.
 func (m *Manager) FromRequest(r *http.Request) (Session, error) {
-	value, ok := cookieValue(r.Header)
-	if !ok {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
 		return Session{}, ErrNoSession
 	}
-	return m.Open(value)
+	return m.Open(c.Value)
 }
 
 // Revoke ends s: every later Open of its cookie fails with ErrRevoked.
