@@ -52,7 +52,9 @@ func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, err
 			return nil, fmt.Errorf("%s: %w (the server keeps its revocation log there: give it a directory it can write)", config.EnvStateDir, err)
 		}
 	}
-	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev})
+	// Remember as many opened cookies as the hub keeps sessions: each one
+	// renews with the same cookie again and again.
+	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev, Remember: hub.DefaultMaxSessions})
 }
 
 // ResolveSessionKey fills in cfg.SessionKey when the configuration leaves

@@ -113,6 +113,10 @@ type Options struct {
 	// Revocations is the list checked on every Open; a fresh in-memory list
 	// when nil.
 	Revocations *Revocations
+	// Remember is how many opened cookies to remember (opened.go), so that
+	// a session's next renewal does not decrypt its cookie again; zero
+	// remembers none.
+	Remember int
 }
 
 // Manager starts, seals, opens and revokes sessions.
@@ -122,6 +126,7 @@ type Manager struct {
 	lifetime time.Duration
 	now      func() time.Time
 	revoked  *Revocations
+	opened   *opened
 }
 
 // NewManager checks the options and returns a Manager.
@@ -140,7 +145,7 @@ func NewManager(o Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{key: o.Key, aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations}
+	m := &Manager{key: o.Key, aead: aead, lifetime: o.Lifetime, now: o.Now, revoked: o.Revocations, opened: newOpened(o.Remember)}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -221,7 +226,8 @@ func (m *Manager) Seal(s Session) (string, error) {
 }
 
 // Open verifies and decrypts a cookie value, then refuses it when the
-// session has expired or was revoked.
+// session has expired or was revoked. Sessions opened from the same value
+// may share their grants' pointers: treat a Session as read-only.
 func (m *Manager) Open(value string) (Session, error) {
 	if value == "" {
 		return Session{}, ErrNoSession
@@ -229,14 +235,23 @@ func (m *Manager) Open(value string) (Session, error) {
 	if len(value) > MaxCookieBytes {
 		return Session{}, ErrMalformed
 	}
-	s, err := m.unseal(value)
+	s, remembered := m.opened.get(value)
+	if !remembered {
+		var err error
+		if s, err = m.unseal(value); err != nil {
+			return Session{}, err
+		}
+	}
 	switch {
-	case err != nil:
-		return Session{}, err
 	case !m.now().Before(s.Expires):
+		m.opened.forget(value)
 		return Session{}, ErrExpired
 	case m.revoked.Has(s.ID):
+		m.opened.forget(value)
 		return Session{}, ErrRevoked
+	}
+	if !remembered {
+		m.opened.put(value, s)
 	}
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,9 +33,15 @@ func mustKey(tb testing.TB, s string) []byte {
 	return k
 }
 
+// mustManager remembers opened cookies, as the server's manager does.
 func mustManager(tb testing.TB, key []byte, c *clock, rev *session.Revocations) *session.Manager {
 	tb.Helper()
-	m, err := session.NewManager(session.Options{Key: key, Lifetime: time.Hour, Now: c.now, Revocations: rev})
+	return mustManagerRemembering(tb, key, c, rev, 16)
+}
+
+func mustManagerRemembering(tb testing.TB, key []byte, c *clock, rev *session.Revocations, remember int) *session.Manager {
+	tb.Helper()
+	m, err := session.NewManager(session.Options{Key: key, Lifetime: time.Hour, Now: c.now, Revocations: rev, Remember: remember})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -93,11 +100,19 @@ func TestCookieHoldsNothingReadable(t *testing.T) {
 	}
 }
 
-// TestOpenRefuses opens the cookie once first: a session opened before
-// must still expire and be revoked.
+// TestOpenRefuses runs with and without remembering opened cookies: a
+// remembered session must expire and be revoked exactly as one opened in
+// full, so the cookie is opened once before the checks of time and
+// revocation.
 func TestOpenRefuses(t *testing.T) {
+	for _, remember := range []int{0, 16} {
+		t.Run(fmt.Sprintf("remember %d", remember), func(t *testing.T) { testOpenRefuses(t, remember) })
+	}
+}
+
+func testOpenRefuses(t *testing.T, remember int) {
 	c := newClock()
-	m := mustManager(t, mustKey(t, "secret"), c, nil)
+	m := mustManagerRemembering(t, mustKey(t, "secret"), c, nil, remember)
 	s, value, err := m.Start("alice", grants, 600)
 	if err != nil {
 		t.Fatal(err)
