@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/linger"
+	"github.com/tokenlab/tokenlab/server/tlscert"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/web"
 )
@@ -120,6 +122,18 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	// slot until it is really closed.
 	lingering := linger.NewListener(limitListener(ln, lim.maxConns), lim.linger)
 	ln = lingering
+	scheme := "http"
+	if cfg.TLS {
+		cert, err := serverCert(cfg, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		// HTTP/1.1 only: WebSocket upgrades, and the hub's hijacked
+		// connections, are HTTP/1.1's.
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		scheme = "https"
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: lim.readHeaderTimeout,
@@ -134,8 +148,9 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	// Shutdown does not track hijacked WebSocket connections: the hub
 	// closes them (1001 going away) as soon as shutdown starts.
 	srv.RegisterOnShutdown(hub.Shutdown)
-	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", pageURL(cfg.Host, ln.Addr()))
-	fmt.Fprintf(stdout, "serving %s\n", pageURL(cfg.Host, ln.Addr()))
+	url := pageURL(scheme, cfg.Host, ln.Addr())
+	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", url)
+	fmt.Fprintf(stdout, "serving %s\n", url)
 	if ip := net.ParseIP(cfg.Host); ip == nil || !ip.IsLoopback() {
 		log.Warn("listening beyond loopback: other machines can reach this server", "host", cfg.Host)
 		if len(cfg.AllowedHosts) == 0 {
@@ -202,12 +217,41 @@ func trackActive(srv *http.Server) func() []string {
 
 // pageURL is the address to open in a browser: localhost for a server on
 // loopback or every interface, the configured host otherwise.
-func pageURL(host string, addr net.Addr) string {
+func pageURL(scheme, host string, addr net.Addr) string {
 	port := addr.(*net.TCPAddr).Port
 	if ip := net.ParseIP(host); ip == nil || !(ip.IsLoopback() || ip.IsUnspecified()) {
-		return fmt.Sprintf("http://%s/", net.JoinHostPort(host, strconv.Itoa(port)))
+		return fmt.Sprintf("%s://%s/", scheme, net.JoinHostPort(host, strconv.Itoa(port)))
 	}
-	return fmt.Sprintf("http://localhost:%d/", port)
+	return fmt.Sprintf("%s://localhost:%d/", scheme, port)
+}
+
+// serverCert is the certificate of a TLS server: the files the
+// configuration names, or a self-signed one for the names it answers for,
+// kept in the state directory when there is one. Its fingerprints go to
+// the log, so a browser or a test can trust exactly it.
+func serverCert(cfg config.Config, log *slog.Logger) (tlscert.Cert, error) {
+	if cfg.TLSCert != "" {
+		cert, err := tlscert.Load(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return cert, fmt.Errorf("%s/%s: %w", config.EnvTLSCert, config.EnvTLSKey, err)
+		}
+		log.Info("TLS certificate loaded", "file", cfg.TLSCert, "sha256", cert.Fingerprint(), "spki_sha256", cert.SPKIPin(), "expires", cert.Leaf.NotAfter)
+		return cert, nil
+	}
+	cert, err := tlscert.SelfSigned(tlscert.Names(append([]string{cfg.Host}, cfg.AllowedHosts...)...), cfg.StateDir, time.Now())
+	if err != nil {
+		return cert, fmt.Errorf("%s: %w", config.EnvStateDir, err)
+	}
+	how := "made for this run (set TOKENLAB_STATE_DIR to keep it across restarts)"
+	if cfg.StateDir != "" {
+		how = "kept in " + cfg.StateDir
+		if cert.Made {
+			how = "made and kept in " + cfg.StateDir
+		}
+	}
+	log.Warn("TLS with a self-signed certificate "+how+": trust it with `tokenlab cert`",
+		"names", cert.Leaf.DNSNames, "ips", cert.Leaf.IPAddresses, "sha256", cert.Fingerprint(), "spki_sha256", cert.SPKIPin())
+	return cert, nil
 }
 
 // authenticator picks the users file, or open demo mode when none is set.

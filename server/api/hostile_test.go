@@ -31,9 +31,26 @@ type hostile struct {
 	srv      *httptest.Server
 	sessions *session.Manager
 	hub      *hub.Hub
+	// client and dialer trust the server's certificate when it speaks TLS.
+	client *http.Client
+	dialer *websocket.Dialer
 }
 
-func newHostile(tb testing.TB) *hostile {
+// transports lists the battery's two runs: plain HTTP, and once over TLS
+// (HTTPS and WSS), as a server with TOKENLAB_TLS=on serves.
+var transports = []struct {
+	name string
+	tls  bool
+}{{"http", false}, {"tls", true}}
+
+// wsURL is the server's WebSocket URL for path: ws:// or wss://.
+func (s *hostile) wsURL(path string) string {
+	return "ws" + strings.TrimPrefix(s.srv.URL, "http") + path
+}
+
+func newHostile(tb testing.TB) *hostile { return newHostileOver(tb, false) }
+
+func newHostileOver(tb testing.TB, overTLS bool) *hostile {
 	tb.Helper()
 	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: time.Minute,
 		// Two failures per username; the battery fails twice at most for
@@ -49,15 +66,24 @@ func newHostile(tb testing.TB) *hostile {
 	}
 	h := api.NewHub(cfg, minter, sessions, nil, nil, nil)
 	tb.Cleanup(h.Shutdown)
-	srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Minter: minter, Users: mustUsersFile(tb), Sessions: sessions, Hub: h}))
+	srv := httptest.NewUnstartedServer(api.New(api.Deps{Config: cfg, Minter: minter, Users: mustUsersFile(tb), Sessions: sessions, Hub: h}))
+	s := &hostile{srv: srv, sessions: sessions, hub: h, dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second}}
+	if overTLS {
+		srv.StartTLS()
+		s.dialer.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
+	} else {
+		srv.Start()
+	}
+	s.client = srv.Client()
+	s.client.Timeout = 10 * time.Second
 	tb.Cleanup(srv.Close)
-	return &hostile{srv: srv, sessions: sessions, hub: h}
+	return s
 }
 
 // signIn signs susan in and returns her session cookie's value.
 func (s *hostile) signIn(tb testing.TB) string {
 	tb.Helper()
-	resp, err := http.Post(s.srv.URL+"/token", "application/json", strings.NewReader(`{"username":"susan","password":"secret","ttl":600}`))
+	resp, err := s.client.Post(s.srv.URL+"/token", "application/json", strings.NewReader(`{"username":"susan","password":"secret","ttl":600}`))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -73,8 +99,7 @@ func (s *hostile) signIn(tb testing.TB) string {
 // healthy checks the server still serves after an attack.
 func (s *hostile) healthy(tb testing.TB) {
 	tb.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(s.srv.URL + "/healthz")
+	resp, err := s.client.Get(s.srv.URL + "/healthz")
 	if err != nil {
 		tb.Fatalf("GET /healthz after the attack: %v", err)
 	}
@@ -94,7 +119,7 @@ func (s *hostile) cookies(tb testing.TB) cookies {
 	revoked := s.signIn(tb)
 	req, _ := http.NewRequest("POST", s.srv.URL+"/logout", nil)
 	req.AddCookie(&http.Cookie{Name: session.CookieName, Value: revoked})
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+	if resp, err := s.client.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
 		tb.Fatalf("logout: %v", err)
 	}
 	// The same session sealed by a server with another key.
@@ -353,7 +378,13 @@ func hostileHTTP() []httpAttack {
 // TestHostileHTTP sends each attack to a real server and checks the exact
 // status and error code, then that the server still serves.
 func TestHostileHTTP(t *testing.T) {
-	s := newHostile(t)
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) { hostileHTTPOver(t, tr.tls) })
+	}
+}
+
+func hostileHTTPOver(t *testing.T, overTLS bool) {
+	s := newHostileOver(t, overTLS)
 	jar := s.cookies(t)
 	attacks := hostileHTTP()
 	for _, a := range attacks {
@@ -381,7 +412,7 @@ func TestHostileHTTP(t *testing.T) {
 			if a.host != "" {
 				req.Host = a.host
 			}
-			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			resp, err := s.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -501,9 +532,15 @@ func hostileWS() []wsAttack {
 // server, checking the exact refusal, error message or close code, then
 // that the server still serves.
 func TestHostileWebSocket(t *testing.T) {
-	s := newHostile(t)
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) { hostileWebSocketOver(t, tr.tls) })
+	}
+}
+
+func hostileWebSocketOver(t *testing.T, overTLS bool) {
+	s := newHostileOver(t, overTLS)
 	jar := s.cookies(t)
-	wsURL := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws"
+	wsURL := s.wsURL("/ws")
 	for _, a := range hostileWS() {
 		t.Run(a.name, func(t *testing.T) {
 			h := http.Header{}
@@ -520,7 +557,7 @@ func TestHostileWebSocket(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			c, resp, err := websocket.DefaultDialer.DialContext(ctx, wsURL, h)
+			c, resp, err := s.dialer.DialContext(ctx, wsURL, h)
 			if a.status != 0 {
 				if err == nil {
 					c.Close()
@@ -587,7 +624,7 @@ func TestHostileRenewAfterRevoke(t *testing.T) {
 	s := newHostile(t)
 	value := s.signIn(t)
 	h := http.Header{"Origin": {s.srv.URL}, "Cookie": {session.CookieName + "=" + value}}
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.srv.URL, "http")+"/ws", h)
+	c, _, err := s.dialer.Dial(s.wsURL("/ws"), h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +633,7 @@ func TestHostileRenewAfterRevoke(t *testing.T) {
 
 	req, _ := http.NewRequest("POST", s.srv.URL+"/logout", nil)
 	req.Header.Set("Cookie", session.CookieName+"="+value)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout: %v", err)
 	}
@@ -624,7 +661,7 @@ func TestHostileRenewAfterRevoke(t *testing.T) {
 	}
 	req, _ = http.NewRequest("POST", s.srv.URL+"/token/refresh", nil)
 	req.Header.Set("Cookie", session.CookieName+"="+value)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = s.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -645,12 +682,12 @@ func TestHostilePingFloodInParallel(t *testing.T) {
 	s := newHostile(t)
 	value := s.signIn(t)
 	h := http.Header{"Origin": {s.srv.URL}, "Cookie": {session.CookieName + "=" + value}}
-	wsURL := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/ws"
+	wsURL := s.wsURL("/ws")
 	const tabs, pings = 4, 1000
 	start := make(chan struct{})
 	errs := make(chan error, tabs)
 	for range tabs {
-		c, _, err := websocket.DefaultDialer.Dial(wsURL, h)
+		c, _, err := s.dialer.Dial(wsURL, h)
 		if err != nil {
 			t.Fatal(err)
 		}

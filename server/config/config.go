@@ -44,6 +44,9 @@ const (
 	EnvSignInLimitAddr = "TOKENLAB_SIGNIN_LIMIT_ADDR"
 	EnvSignInLimitUser = "TOKENLAB_SIGNIN_LIMIT_USER"
 	EnvLogLevel        = "TOKENLAB_LOG_LEVEL"
+	EnvTLS             = "TOKENLAB_TLS"
+	EnvTLSCert         = "TOKENLAB_TLS_CERT"
+	EnvTLSKey          = "TOKENLAB_TLS_KEY"
 )
 
 // Defaults.
@@ -127,6 +130,10 @@ type Config struct {
 	// leaves out the one line per successful request (logged at debug):
 	// formatting and writing it was the largest cost of a renewal.
 	LogLevel slog.Level
+	// TLS says the server speaks HTTPS and WSS: with TLSCert and TLSKey
+	// when given, else with a self-signed certificate for its names.
+	TLS             bool
+	TLSCert, TLSKey string
 	// CoalesceWindow is how long after a session's last mint a renewal gets
 	// that token rather than a new one; hub.DefaultCoalesceWindow when zero.
 	// It is not read from the environment: make bench narrows it so that
@@ -314,6 +321,23 @@ func Load(getenv func(string) string) (Config, error) {
 			bad(EnvLogLevel, "must be debug, info, warn or error, got %s", describe(v))
 		}
 	}
+	c.TLSCert, c.TLSKey = get(EnvTLSCert), get(EnvTLSKey)
+	switch v := get(EnvTLS); v {
+	case "", "off":
+		c.TLS = c.TLSCert != "" || c.TLSKey != ""
+	case "on", "self-signed":
+		c.TLS = true
+	default:
+		bad(EnvTLS, "must be off, on or self-signed, got %s", describe(v))
+	}
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		bad(EnvTLSCert, "and %s go together: set both (a PEM certificate chain and its key) or neither, for a self-signed certificate", EnvTLSKey)
+	case get(EnvTLS) == "off" && c.TLSCert != "":
+		bad(EnvTLS, "is off but %s is set: remove one", EnvTLSCert)
+	case get(EnvTLS) == "self-signed" && c.TLSCert != "":
+		bad(EnvTLS, "asks for a self-signed certificate but %s names one: remove one", EnvTLSCert)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -476,6 +500,9 @@ var flagNames = map[string]string{
 	EnvSignInLimitAddr: "signin-limit-addr",
 	EnvSignInLimitUser: "signin-limit-user",
 	EnvLogLevel:        "log-level",
+	EnvTLS:             "tls",
+	EnvTLSCert:         "tls-cert",
+	EnvTLSKey:          "tls-key",
 }
 
 // FlagName returns the flag that overrides the variable name, or "".
@@ -535,5 +562,7 @@ func (c Config) LogAttrs() []any {
 		slog.String("signin_limit_addr", c.SignInLimitAddr.String()),
 		slog.String("signin_limit_user", c.SignInLimitUser.String()),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.Bool("tls", c.TLS),
+		slog.String("tls_cert", c.TLSCert),
 	}
 }
