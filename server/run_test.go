@@ -249,7 +249,7 @@ func (s *syncBuffer) String() string {
 	return s.buf.String()
 }
 
-var urlInLog = regexp.MustCompile(`url=(http://localhost:\d+)/`)
+var urlInLog = regexp.MustCompile(`url=(https?://localhost:\d+)/`)
 
 // waitForLog waits up to 10 s for re to match the server's log and returns
 // its first group; it fails the test if serve stops first.

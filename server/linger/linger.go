@@ -69,6 +69,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 // ConnState records whether the server is in the middle of a request on c,
 // for an http.Server's ConnState hook.
 func (l *Listener) ConnState(c net.Conn, s http.ConnState) {
+	// Under TLS the server sees the *tls.Conn wrapped around ours.
+	if tc, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = tc.NetConn()
+	}
 	if lc, ok := c.(*conn); ok && s != http.StateClosed {
 		lc.active.Store(s == http.StateActive)
 	}
