@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,6 +41,9 @@ var (
 	adminToken string
 	// browserCtx holds the one browser of the run.
 	browserCtx context.Context
+	// tlsURL is a second server of the run, serving HTTPS and WSS with a
+	// self-signed certificate the browser trusts by its key's pin.
+	tlsURL string
 	// appURL is "your app": a page on another origin of the same site
 	// (http://localhost:PORT), listed in the server's
 	// TOKENLAB_ALLOWED_ORIGINS, that calls tokenlab's API from there.
@@ -73,6 +77,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer stop()
+	pin, stopTLS, err := startTLSServer(bin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting", bin, "with TLS:", err)
+		return 1
+	}
+	defer stopTLS()
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.NoSandbox,
@@ -83,6 +93,8 @@ func run(m *testing.M) int {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.WindowSize(1280, 900),
+		// Trust the TLS server's certificate, and only it, by its key.
+		chromedp.Flag("ignore-certificate-errors-spki-list", pin),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
@@ -133,8 +145,13 @@ var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)
 // empty directory and environment, so no .env or Twilio credentials apply.
 type server struct {
 	bin, dir, port string
-	cmd            *exec.Cmd
-	done           chan struct{} // closed when the output is drained
+	// env is added to the server's environment; url is where it serves
+	// once started (http://127.0.0.1:PORT, or https://localhost:PORT).
+	env    []string
+	url    string
+	client *http.Client
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when the output is drained
 }
 
 // srv is the run's server.
@@ -146,11 +163,12 @@ func startServer(bin string) (stop func(), err error) {
 		return nil, err
 	}
 	adminToken = "e2e-admin-" + rand.Text()
-	srv = &server{bin: bin, dir: dir, port: "0"}
+	srv = &server{bin: bin, dir: dir, port: "0", client: http.DefaultClient}
 	if err := srv.start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	baseURL = srv.url
 	return func() {
 		srv.stop(false)
 		os.RemoveAll(dir)
@@ -162,8 +180,8 @@ func startServer(bin string) (stop func(), err error) {
 func (s *server) start() error {
 	cmd := exec.Command(s.bin, "serve", "-port", s.port)
 	cmd.Dir = s.dir
-	cmd.Env = []string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken,
-		"TOKENLAB_ALLOWED_ORIGINS=" + appURL}
+	cmd.Env = append([]string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken,
+		"TOKENLAB_ALLOWED_ORIGINS=" + appURL}, s.env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -194,14 +212,17 @@ func (s *server) start() error {
 	select {
 	case p := <-port:
 		s.port = p
-		baseURL = "http://127.0.0.1:" + p
+		s.url = "http://127.0.0.1:" + p
+		if slices.Contains(s.env, "TOKENLAB_TLS=on") {
+			s.url = "https://localhost:" + p
+		}
 	case <-time.After(10 * time.Second):
 		s.stop(false)
 		return errors.New("no \"tokenlab listening\" line within 10s")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get(baseURL + "/healthz")
+		resp, err := s.client.Get(s.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -243,6 +264,7 @@ func restartServer(t *testing.T) {
 	if err := srv.start(); err != nil {
 		t.Fatalf("restarting the server: %v", err)
 	}
+	baseURL = srv.url
 }
 
 // newTab opens a tab in a fresh browser context (its own cookies) and
@@ -307,15 +329,7 @@ func startTab(t *testing.T, tab context.Context, limit time.Duration) context.Co
 // open loads the page and waits until its program is running.
 func open(t *testing.T, ctx context.Context) {
 	t.Helper()
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(baseURL+"/"),
-		chromedp.Evaluate[chromedp.Void](recorder),
-		chromedp.Poll[chromedp.Void](`window.tokenlab !== undefined && (!document.getElementById("signin").hidden || !document.getElementById("live").hidden)`,
-			chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(20*time.Millisecond)),
-	)
-	if err != nil {
-		t.Fatalf("loading the page: %v", err)
-	}
+	openAt(t, ctx, baseURL)
 }
 
 // recorder keeps every tokenlab event and every status the page reports,

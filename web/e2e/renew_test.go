@@ -14,10 +14,18 @@ import (
 
 // A 5-second token is renewed automatically, again and again, without ever
 // being seen expired: the page's own recorder samples the status every
-// 20 ms, and the test samples snapshot() every 100 ms on top.
+// 20 ms, and the test samples snapshot() every 100 ms on top. It runs
+// against the plain server and once more over TLS (HTTPS and WSS, the
+// certificate trusted by its key's pin).
 func TestRenewsAutomatically(t *testing.T) {
+	for _, server := range []struct{ name, url string }{{"http", baseURL}, {"tls", tlsURL}} {
+		t.Run(server.name, func(t *testing.T) { renewsAutomatically(t, server.url) })
+	}
+}
+
+func renewsAutomatically(t *testing.T, base string) {
 	ctx := newTab(t, 40*time.Second)
-	open(t, ctx)
+	openAt(t, ctx, base)
 	signIn(t, ctx, "alice", 5)
 
 	first := snap(t, ctx)
