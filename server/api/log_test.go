@@ -3,10 +3,14 @@ package api_test
 import (
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/users"
 )
 
@@ -47,5 +51,45 @@ func TestRequestLogLevels(t *testing.T) {
 				t.Errorf("200 logged %v (want %v), 401 logged %v (want %v):\n%s", ok, tt.wantOK, failed, tt.wantFailed, out)
 			}
 		})
+	}
+}
+
+// TestRefusalFloodsAreLoggedOnceASecond sends a flood of wrong passwords in
+// parallel: most are refused with 429, and the log gets about one line a
+// second for them, not one per request.
+func TestRefusalFloodsAreLoggedOnceASecond(t *testing.T) {
+	logs := &lockedBuffer{}
+	h := mustHandler(t, mustUsersFile(t), func(d *api.Deps) {
+		d.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		d.Config.SignInLimitUser = config.Limit{N: 2, Per: time.Hour}
+	})
+	const n = 60
+	start := time.Now()
+	var wg sync.WaitGroup
+	barrier := make(chan struct{})
+	codes := make(chan int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-barrier
+			r := jsonReq("POST", "/token", `{"username":"susan","password":"wrong"}`)
+			r.RemoteAddr = "192.0.2." + strconv.Itoa(i%200) + ":1234"
+			codes <- do(t, h, r).Code
+		}()
+	}
+	close(barrier)
+	wg.Wait()
+	close(codes)
+	refused := 0
+	for c := range codes {
+		if c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable {
+			refused++
+		}
+	}
+	seconds := int(time.Since(start)/time.Second) + 1
+	logged := strings.Count(logs.String(), "status=429") + strings.Count(logs.String(), "status=503")
+	if refused < n/2 || logged < 1 || logged > seconds+1 {
+		t.Errorf("%d refusals in %d s wrote %d log lines, want one a second", refused, seconds, logged)
 	}
 }

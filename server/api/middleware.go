@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -17,7 +18,13 @@ import (
 // Formatting and writing a line per renewal was the largest cost the
 // server added to one (docs/benchmarks.md), so at the default level a
 // successful request costs the log nothing but an Enabled check.
+//
+// Refusals under load (429 too many, 503 busy) come in floods, one per
+// request of the flood: at most one line a second is written for them,
+// saying how many were left out, so that a flood of sign-ins does not make
+// the server spend its time writing the log while renewals wait.
 func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
+	var shed shedLog
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -30,11 +37,40 @@ func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
 			if !log.Enabled(r.Context(), level) {
 				return
 			}
-			log.LogAttrs(r.Context(), level, "request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Duration("took", time.Since(start))}
+			if rec.status == http.StatusTooManyRequests || rec.status == http.StatusServiceUnavailable {
+				left, ok := shed.admit(start)
+				if !ok {
+					return
+				}
+				if left > 0 {
+					attrs = append(attrs, slog.Int("refusals_not_logged", left))
+				}
+			}
+			log.LogAttrs(r.Context(), level, "request", attrs...)
 		})
 	}
+}
+
+// shedLog lets one refusal a second into the log and counts the others.
+type shedLog struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+// admit says whether the refusal at now is logged and, if so, how many
+// were left out since the last one that was.
+func (s *shedLog) admit(now time.Time) (skipped int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Sub(s.last) < time.Second {
+		s.skipped++
+		return 0, false
+	}
+	skipped, s.last, s.skipped = s.skipped, now, 0
+	return skipped, true
 }
 
 // recoverPanics turns a handler panic into a logged 500 with a JSON body.
