@@ -67,7 +67,7 @@ FUZZ_TARGETS := ./shared/jsonlite:FuzzParse ./shared/jsonlite:FuzzAppendString \
                 ./shared/token:FuzzDecode ./shared/token:FuzzRoundTrip ./shared/token:FuzzParseGrantsStrict \
                 ./shared/token:FuzzDecodeAgrees ./shared/token:FuzzMarshalAgrees ./shared/token:FuzzCheckIdentityFastPath \
                 ./shared/lint:FuzzCheck ./shared/protocol:FuzzDecodeMessage \
-                ./shared/protocol:FuzzDecodeOracle ./shared/protocol:FuzzEncodeOracle \
+                ./shared/protocol:FuzzEncodeOracle \
                 ./server/api:FuzzTokenRequest ./server/api:FuzzVerifyRequest ./server/hub:FuzzHandleFrame \
                 ./server/twilsock:FuzzDecode
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each

@@ -2,28 +2,25 @@ package protocol
 
 import (
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 )
 
-// TestFieldsFollowTags keeps the hand-written key list, which Decode
-// matches keys against, equal to Message's json tags, which say what
+// TestFieldsFollowTags keeps the binding, which Decode and Encode read and
+// write keys by, equal to Message's json tags, which say what the server's
 // encoding/json (and so docs/protocol.md's examples) writes.
 func TestFieldsFollowTags(t *testing.T) {
-	var tags []string
 	typ := reflect.TypeFor[Message]()
-	for i := range typ.NumField() {
+	if len(messageFields.Fields) != typ.NumField() {
+		t.Fatalf("%d fields bound, Message has %d", len(messageFields.Fields), typ.NumField())
+	}
+	for i, f := range messageFields.Fields {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-		tags = append(tags, name)
-	}
-	if !slices.Equal(fields[:], tags) {
-		t.Errorf("fields = %q, Message's tags are %q", fields, tags)
-	}
-	var m Message
-	for _, f := range fields {
-		if s, n := m.slot(f); (s == nil) == (n == nil) {
-			t.Errorf("slot(%q) gives no field, or two", f)
+		if f.Key != name {
+			t.Errorf("field %d is bound to %q, tagged %q", i, f.Key, name)
+		}
+		if (f.Str == nil) == (f.Int == nil) {
+			t.Errorf("field %q is neither a string nor an integer, or both", f.Key)
 		}
 	}
 }

@@ -9,7 +9,6 @@ package protocol
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/tokenlab/tokenlab/shared/jsonlite"
@@ -96,39 +95,49 @@ func (e *badMessage) Unwrap() error { return ErrBadMessage }
 
 func bad(problem string) error { return &badMessage{problem} }
 
-// Decode parses and validates one message, refusing unknown fields,
-// unknown types and missing required fields with an error that says which.
-//
-// It reads a frame as encoding/json's Decoder (with DisallowUnknownFields)
-// reads one value into a Message, and reports what that reported, word for
-// word: keys matched without regard to case, the first unknown field or
-// wrong type in document order, null leaving a field empty. A test keeps
-// it to that.
+// Decode parses and validates one message: one JSON object whose keys are
+// Message's, spelled exactly and each given once, of a known type with the
+// fields it needs. Errors wrap ErrBadMessage and say what was wrong and
+// where.
 func Decode(data []byte) (Message, error) {
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; a text
-	// frame must be UTF-8 (RFC 6455), so such a frame is refused instead.
+	// jsonlite would turn invalid UTF-8 into U+FFFD; a text frame must be
+	// UTF-8 (RFC 6455), so such a frame is refused instead.
 	if !utf8.Valid(data) {
 		return Message{}, bad("the frame is not valid UTF-8")
 	}
-	v, more, problem := firstValue(data)
-	if problem != "" {
-		return Message{}, bad(problem)
+	v, err := jsonlite.Parse(data)
+	switch {
+	case len(data) == 0:
+		return Message{}, bad("the frame is empty: send one JSON object")
+	case err != nil:
+		return Message{}, bad("the frame is not valid JSON (" + err.Error() + "): send one JSON object")
 	}
-	m, problem := decodeMessage(v)
-	if problem != "" {
-		return Message{}, bad(problem)
-	}
-	if more {
-		return Message{}, bad("more than one JSON value in the frame")
-	}
-	if err := exactKeys(v); err != nil {
-		return Message{}, err
+	var m Message
+	if err := messageFields.Read(&m, v, ""); err != nil {
+		return Message{}, bad(err.Error())
 	}
 	if err := m.Validate(); err != nil {
 		return Message{}, err
 	}
 	return m, nil
 }
+
+// messageFields binds Message's JSON keys, which its json tags spell too
+// (a test holds the two together).
+var messageFields = jsonlite.Binding[Message]{Fields: []jsonlite.Field[Message]{
+	jsonlite.StringField("type", func(m *Message) *string { return &m.Type }),
+	jsonlite.StringField("id", func(m *Message) *string { return &m.ID }),
+	jsonlite.IntField("server_time_ms", func(m *Message) *int64 { return &m.ServerTimeMS }),
+	jsonlite.StringField("token", func(m *Message) *string { return &m.Token }),
+	jsonlite.StringField("jti", func(m *Message) *string { return &m.JTI }),
+	jsonlite.IntField("exp", func(m *Message) *int64 { return &m.Exp }),
+	jsonlite.StringField("identity", func(m *Message) *string { return &m.Identity }),
+	jsonlite.IntField("lead_ms", func(m *Message) *int64 { return &m.LeadMS }),
+	jsonlite.IntField("session_exp_ms", func(m *Message) *int64 { return &m.SessionExpMS }),
+	jsonlite.StringField("reason", func(m *Message) *string { return &m.Reason }),
+	jsonlite.StringField("code", func(m *Message) *string { return &m.Code }),
+	jsonlite.StringField("message", func(m *Message) *string { return &m.Text }),
+}}
 
 // Validate checks that the message's type is known and that the fields
 // its type requires are present.
@@ -181,281 +190,12 @@ func Encode(m Message) []byte {
 	return appendMessage(make([]byte, 0, n), m)
 }
 
-// appendMessage appends m's JSON to dst.
+// appendMessage appends m's JSON to dst: "type" always, the other fields
+// when set, in declaration order.
 func appendMessage(dst []byte, m Message) []byte {
-	dst = append(dst, `{"type":`...)
-	dst = jsonlite.AppendString(dst, m.Type)
-	dst = appendStringField(dst, `,"id":`, m.ID)
-	dst = appendIntField(dst, `,"server_time_ms":`, m.ServerTimeMS)
-	dst = appendStringField(dst, `,"token":`, m.Token)
-	dst = appendStringField(dst, `,"jti":`, m.JTI)
-	dst = appendIntField(dst, `,"exp":`, m.Exp)
-	dst = appendStringField(dst, `,"identity":`, m.Identity)
-	dst = appendIntField(dst, `,"lead_ms":`, m.LeadMS)
-	dst = appendIntField(dst, `,"session_exp_ms":`, m.SessionExpMS)
-	dst = appendStringField(dst, `,"reason":`, m.Reason)
-	dst = appendStringField(dst, `,"code":`, m.Code)
-	dst = appendStringField(dst, `,"message":`, m.Text)
-	return append(dst, '}')
-}
-
-// appendStringField appends key and s unless s is empty (omitempty).
-func appendStringField(dst []byte, key, s string) []byte {
-	if s == "" {
-		return dst
-	}
-	return jsonlite.AppendString(append(dst, key...), s)
-}
-
-// appendIntField appends key and n unless n is zero (omitempty).
-func appendIntField(dst []byte, key string, n int64) []byte {
-	if n == 0 {
-		return dst
-	}
-	return strconv.AppendInt(append(dst, key...), n, 10)
-}
-
-// fields are the JSON keys of Message, spelled exactly, in declaration
-// order (a test holds them to the struct's tags).
-var fields = [...]string{"type", "id", "server_time_ms", "token", "jti", "exp",
-	"identity", "lead_ms", "session_exp_ms", "reason", "code", "message"}
-
-// field returns the key of Message that key names: itself when it is one,
-// else the one it equals under Unicode case folding, as encoding/json
-// matches keys; "" when there is none.
-func field(key string) string {
-	if isField(key) {
-		return key
-	}
-	for _, f := range fields {
-		if strings.EqualFold(key, f) {
-			return f
-		}
-	}
-	return ""
-}
-
-// firstValue reads the frame's first JSON value as encoding/json's Decoder
-// reads it: only that value has to be whole and valid, and more reports
-// whether anything but white space follows it. problem is what Decode used
-// to say of the Decoder's error: "EOF" when there is no value at all,
-// "unexpected EOF" when it is cut short, "not valid JSON" for a syntax
-// error within it.
-func firstValue(data []byte) (v jsonlite.Value, more bool, problem string) {
-	v, err := jsonlite.Parse(data)
-	if err == nil {
-		return v, false, ""
-	}
-	start := skipSpace(data)
-	if start == len(data) {
-		return jsonlite.Value{}, false, "EOF"
-	}
-	msg := err.Error()
-	if !strings.HasSuffix(msg, " after top-level value") {
-		if cutShort(data, msg) {
-			return jsonlite.Value{}, false, "unexpected EOF"
-		}
-		return jsonlite.Value{}, false, "not valid JSON"
-	}
-	// The first value is whole and valid, and something follows it. Of any
-	// value but an object, only the kind matters (it is the wrong type),
-	// and its first byte tells it.
-	if data[start] != '{' {
-		return jsonlite.Value{Kind: kindAt(data[start])}, true, ""
-	}
-	v, err = jsonlite.Parse(data[start:objectEnd(data, start)])
-	if err != nil { // not reached: the object was valid within data
-		return jsonlite.Value{}, false, "not valid JSON"
-	}
-	return v, true, ""
-}
-
-// cutShort reports whether the syntax error msg that Parse found in data
-// is data's end (the Decoder's "unexpected EOF"). json.Valid, and Parse
-// with it, name the white space it pretends follows for a value cut short
-// inside a number, literal or escape ("invalid character ' ' in numeric
-// literal"); an error at the end changes when more input follows, one
-// within data does not. NUL is never valid JSON, so it cannot extend the
-// value.
-func cutShort(data []byte, msg string) bool {
-	if msg == "unexpected end of JSON input" {
-		return true
-	}
-	_, err := jsonlite.Parse(append(data[:len(data):len(data)], 0))
-	return err == nil || err.Error() != msg
-}
-
-// skipSpace returns the index of data's first byte that is not JSON white
-// space.
-func skipSpace(data []byte) int {
-	i := 0
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// kindAt returns the kind of the valid JSON value that starts with c.
-func kindAt(c byte) jsonlite.Kind {
-	switch c {
-	case 'n':
-		return jsonlite.Null
-	case 't', 'f':
-		return jsonlite.Bool
-	case '"':
-		return jsonlite.String
-	case '[':
-		return jsonlite.Array
-	case '{':
-		return jsonlite.Object
-	}
-	return jsonlite.Number
-}
-
-// objectEnd returns the end of the object at data[start:], which is known
-// to be valid JSON.
-func objectEnd(data []byte, start int) int {
-	depth := 0
-	for i := start; i < len(data); i++ {
-		switch data[i] {
-		case '"':
-			for i++; i < len(data) && data[i] != '"'; i++ {
-				if data[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return len(data)
-}
-
-// decodeMessage reads v into a Message as json.Unmarshal would, and
-// returns the problem encoding/json reported first, in document order: an
-// unknown key, or a value of the wrong type. null leaves a field as it
-// was; a later duplicate key wins.
-func decodeMessage(v jsonlite.Value) (m Message, problem string) {
-	switch v.Kind {
-	case jsonlite.Null:
-		return Message{}, ""
-	case jsonlite.Object:
-	default:
-		return Message{}, wrongType("", typeName(v.Kind))
-	}
-	for _, mem := range v.Members {
-		name := field(mem.Key)
-		if name == "" {
-			if problem == "" {
-				problem = "json: unknown field " + strconv.Quote(mem.Key)
-			}
-			continue
-		}
-		if p := m.set(name, mem.Value); problem == "" {
-			problem = p
-		}
-	}
-	if problem != "" {
-		return Message{}, problem
-	}
-	return m, ""
-}
-
-// set stores v in the field with JSON name name, or says why it cannot.
-func (m *Message) set(name string, v jsonlite.Value) (problem string) {
-	s, n := m.slot(name)
-	switch {
-	case v.Kind == jsonlite.Null:
-	case s != nil && v.Kind == jsonlite.String:
-		*s = v.Str
-	case n != nil && v.Kind == jsonlite.Number:
-		i, ok := v.Int64()
-		if !ok {
-			return wrongType(name, "number "+string(v.Raw))
-		}
-		*n = i
-	default:
-		return wrongType(name, typeName(v.Kind))
-	}
-	return ""
-}
-
-// slot returns the string or the integer field with JSON name name.
-func (m *Message) slot(name string) (*string, *int64) {
-	switch name {
-	case "type":
-		return &m.Type, nil
-	case "id":
-		return &m.ID, nil
-	case "server_time_ms":
-		return nil, &m.ServerTimeMS
-	case "token":
-		return &m.Token, nil
-	case "jti":
-		return &m.JTI, nil
-	case "exp":
-		return nil, &m.Exp
-	case "identity":
-		return &m.Identity, nil
-	case "lead_ms":
-		return nil, &m.LeadMS
-	case "session_exp_ms":
-		return nil, &m.SessionExpMS
-	case "reason":
-		return &m.Reason, nil
-	case "code":
-		return &m.Code, nil
-	case "message":
-		return &m.Text, nil
-	}
-	return nil, nil
-}
-
-// wrongType words a json.UnmarshalTypeError as Decode always has.
-func wrongType(field, value string) string {
-	return "field " + strconv.Quote(field) + " has the wrong type (" + value + ")"
-}
-
-// typeName names a kind of value as json.UnmarshalTypeError does.
-func typeName(k jsonlite.Kind) string {
-	if k == jsonlite.Bool {
-		return "bool"
-	}
-	return k.String()
-}
-
-// exactKeys refuses a key that is not spelled exactly as documented.
-// encoding/json matches keys case-insensitively (and with Unicode
-// folding), so without this {"TYPE":"ping"} would pass, and in
-// {"type":"ping","tYpe":"renew"} the folded key would win. The first such
-// key in byte order is named.
-func exactKeys(v jsonlite.Value) error {
-	var key string
-	found := false
-	for _, mem := range v.Members {
-		if !isField(mem.Key) && (!found || mem.Key < key) {
-			key, found = mem.Key, true
-		}
-	}
-	if !found {
-		return nil
-	}
-	if f := field(key); f != "" {
-		return bad("unknown field " + strconv.QuoteToASCII(key) + ": keys are case-sensitive, write " + strconv.Quote(f))
-	}
-	return bad("unknown field " + strconv.QuoteToASCII(key))
-}
-
-func isField(key string) bool {
-	for _, f := range fields {
-		if key == f {
-			return true
-		}
-	}
-	return false
+	o := jsonlite.OpenObject(dst)
+	o.String("type", m.Type)
+	rest := jsonlite.Binding[Message]{Fields: messageFields.Fields[1:]}
+	rest.Append(&o, &m)
+	return o.Close()
 }
