@@ -21,8 +21,13 @@ type Field[T any] struct {
 // binding is a table built once, so that reading allocates nothing.
 type Binding[T any] struct {
 	Fields []Field[T]
-	// Unknown reads a key no field names; nil refuses such keys.
+	// Unknown reads a key no field names; nil refuses such keys, unless
+	// SkipUnknown is set.
 	Unknown func(t *T, key string, v Value, path string) error
+	// SkipUnknown skips keys no field names, so that the writer can add
+	// some; a key that differs from a field's only in case is still
+	// refused, since another reader would take it for that field.
+	SkipUnknown bool
 }
 
 // FieldError says what is wrong at Path and what was expected there.
@@ -65,13 +70,16 @@ func (b *Binding[T]) Read(t *T, v Value, path string) error {
 			if err := b.Fields[i].Read(t, m.Value, at); err != nil {
 				return err
 			}
-		case b.Unknown == nil:
+		case b.Unknown == nil && (!b.SkipUnknown || b.folds(m.Key)):
 			return &FieldError{at, b.unknown(m.Key, path)}
 		default:
 			if seenUnknown == nil {
 				seenUnknown = map[string]bool{}
 			}
 			seenUnknown[m.Key] = true
+			if b.Unknown == nil {
+				continue
+			}
 			if err := b.Unknown(t, m.Key, m.Value, at); err != nil {
 				return err
 			}
@@ -90,6 +98,16 @@ func (b *Binding[T]) index(key string) int {
 		}
 	}
 	return -1
+}
+
+// folds reports whether key differs from a field's key only in case.
+func (b *Binding[T]) folds(key string) bool {
+	for _, f := range b.Fields {
+		if strings.EqualFold(f.Key, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // unknown says that key is not one of b's, and which it may have meant.

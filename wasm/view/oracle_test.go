@@ -148,6 +148,9 @@ var answerBodies = []string{
 	`{"Valid":true,"REASON":"r"}`, `{"valid":true,"valid":false}`, `{"reason":["x"]}`,
 }
 
+// FuzzAnswers checks that the page reads no answer encoding/json would
+// refuse, and that what it reads is what encoding/json reads: the page is
+// stricter (exact keys, each once), never different.
 func FuzzAnswers(f *testing.F) {
 	for _, b := range answerBodies {
 		f.Add([]byte(b))
@@ -158,21 +161,72 @@ func FuzzAnswers(f *testing.F) {
 func checkAnswers(t *testing.T, body []byte) {
 	t.Helper()
 	var ta tokenAnswer
-	wantOK := json.Unmarshal(body, &ta) == nil && ta.Token != ""
-	if tok, ok := view.TokenAnswer(body); ok != wantOK || ok && tok != ta.Token {
-		t.Errorf("TokenAnswer(%q) = %q, %v; json.Unmarshal gives %q, %v", body, tok, ok, ta.Token, wantOK)
+	jsonOK := json.Unmarshal(body, &ta) == nil
+	if tok, ok := view.TokenAnswer(body); ok && (!jsonOK || tok != ta.Token) {
+		t.Errorf("TokenAnswer(%q) = %q; json.Unmarshal gives %q, %v", body, tok, ta.Token, jsonOK)
 	}
 	var e apiError
-	wantOK = json.Unmarshal(body, &e) == nil && e.Error.Code != ""
+	jsonOK = json.Unmarshal(body, &e) == nil
 	code, msg, field, ok := view.ErrorAnswer(body)
-	if ok != wantOK || ok && (code != e.Error.Code || msg != e.Error.Message || field != e.Error.Field) {
-		t.Errorf("ErrorAnswer(%q) = %q, %q, %q, %v; json.Unmarshal gives %+v, %v", body, code, msg, field, ok, e.Error, wantOK)
+	if ok && (!jsonOK || code != e.Error.Code || msg != e.Error.Message || field != e.Error.Field) {
+		t.Errorf("ErrorAnswer(%q) = %q, %q, %q; json.Unmarshal gives %+v, %v", body, code, msg, field, e.Error, jsonOK)
 	}
 	var v verifyAnswer
-	wantOK = json.Unmarshal(body, &v) == nil
+	jsonOK = json.Unmarshal(body, &v) == nil
 	valid, reason, ok := view.VerifyAnswer(body)
-	if ok != wantOK || ok && (valid != v.Valid || reason != v.Reason) {
-		t.Errorf("VerifyAnswer(%q) = %v, %q, %v; json.Unmarshal gives %+v, %v", body, valid, reason, ok, v, wantOK)
+	if ok && (!jsonOK || valid != v.Valid || reason != v.Reason) {
+		t.Errorf("VerifyAnswer(%q) = %v, %q; json.Unmarshal gives %+v, %v", body, valid, reason, v, jsonOK)
+	}
+}
+
+// TestAnswersStrict pins what the page accepts of the server's answers.
+func TestAnswersStrict(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want bool
+	}{
+		{`{"token":"abc","identity":"alice","ttl":3600}`, true},
+		{`{"token":"abc"}`, true},
+		{`{"token":""}`, false},
+		{`{"TOKEN":"abc"}`, false},
+		{`{"Token":"x","token":"y"}`, false}, // "Token" would be read as "token" elsewhere
+		{`{"token":"x","other":{"Token":1}}`, true},
+		{`{"token":"a","token":"b"}`, false},
+		{`{"token":5}`, false},
+		{`null`, false},
+		{`{"token":"a"} x`, false},
+	} {
+		if _, ok := view.TokenAnswer([]byte(tt.body)); ok != tt.want {
+			t.Errorf("TokenAnswer(%s) ok = %v, want %v", tt.body, ok, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		body string
+		want bool
+	}{
+		{`{"error":{"code":"unauthorized","message":"sign in"}}`, true},
+		{`{"error":{"code":"c","extra":{}}}`, true},
+		{`{"error":{"code":"c"},"error":{"message":"m"}}`, false},
+		{`{"error":{"code":"c","code":"d"}}`, false},
+		{`{"ERROR":{"CODE":"c"}}`, false},
+		{`{"error":"boom"}`, false},
+	} {
+		if _, _, _, ok := view.ErrorAnswer([]byte(tt.body)); ok != tt.want {
+			t.Errorf("ErrorAnswer(%s) ok = %v, want %v", tt.body, ok, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		body string
+		want bool
+	}{
+		{`{"valid":true,"reason":""}`, true},
+		{`{"valid":true,"valid":false}`, false},
+		{`{"Valid":true}`, false},
+		{`{"valid":"true"}`, false},
+	} {
+		if _, _, ok := view.VerifyAnswer([]byte(tt.body)); ok != tt.want {
+			t.Errorf("VerifyAnswer(%s) ok = %v, want %v", tt.body, ok, tt.want)
+		}
 	}
 }
 
