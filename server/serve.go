@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/assemble"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/linger"
@@ -102,13 +103,13 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	if err != nil {
 		return err
 	}
-	handler, hub, err := api.Assemble(cfg, log, auth)
+	app, err := assemble.New(cfg, log, auth, assemble.Options{})
 	if err != nil {
 		return err
 	}
 	if live, ok := auth.(*users.Live); ok {
 		// Sessions the new file no longer grants end at once.
-		live.OnChange(hub.Recheck)
+		live.OnChange(app.Hub.Recheck)
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
 		go live.Poll(pctx, users.DefaultPollInterval)
@@ -135,7 +136,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 		scheme = "https"
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           app.Handler,
 		ReadHeaderTimeout: lim.readHeaderTimeout,
 		ReadTimeout:       lim.readTimeout,
 		WriteTimeout:      lim.writeTimeout,
@@ -147,7 +148,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	active := trackActive(srv)
 	// Shutdown does not track hijacked WebSocket connections: the hub
 	// closes them (1001 going away) as soon as shutdown starts.
-	srv.RegisterOnShutdown(hub.Shutdown)
+	srv.RegisterOnShutdown(app.Hub.Shutdown)
 	url := pageURL(scheme, cfg.Host, ln.Addr())
 	log.Info("tokenlab listening", "addr", ln.Addr().String(), "url", url)
 	fmt.Fprintf(stdout, "serving %s\n", url)

@@ -26,17 +26,22 @@ import (
 // the source.
 const publicDemoSecret = "tokenlab-demo-secret-twilio-rejects-these-tokens"
 
-// forgeDemoCookie seals a session the way an attacker would who has read
-// the source: the demo secret, through the same two HKDF steps the server
-// used to take, for a user who does not exist, with every grant and a day
-// to live.
-func forgeDemoCookie(tb testing.TB) string {
+// forgeDemoCookies seal a session the way an attacker would who has read
+// the source: the demo secret, through the HKDF steps the server takes
+// with a real secret (one) or used to take (two), for a user who does not
+// exist, with every grant and a day to live.
+func forgeDemoCookies(tb testing.TB) []string {
 	tb.Helper()
-	cfgKey, err := hkdf.Key(sha256.New, []byte(publicDemoSecret), nil, "tokenlab session key v1", config.MinSessionKeyLen)
+	twice, err := hkdf.Key(sha256.New, []byte(publicDemoSecret), nil, "tokenlab session key v1", config.MinSessionKeyLen)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	key, err := session.DeriveKey(cfgKey)
+	return []string{forgeCookie(tb, []byte(publicDemoSecret)), forgeCookie(tb, twice)}
+}
+
+func forgeCookie(tb testing.TB, secret []byte) string {
+	tb.Helper()
+	key, err := session.DeriveKey(secret)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -104,8 +109,10 @@ func TestDemoSessionsCannotBeForged(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base, _ := startServer(t, tc.env)
-			if status, body := refreshWith(t, base, forgeDemoCookie(t)); status != http.StatusUnauthorized || !strings.Contains(body, "session_invalid") {
-				t.Fatalf("a cookie sealed with the public demo secret: %d %s, want 401 session_invalid", status, body)
+			for _, forged := range forgeDemoCookies(t) {
+				if status, body := refreshWith(t, base, forged); status != http.StatusUnauthorized || !strings.Contains(body, "session_invalid") {
+					t.Fatalf("a cookie sealed with the public demo secret: %d %s, want 401 session_invalid", status, body)
+				}
 			}
 			cookie := signInAs(t, base, "susan", "pa55word")
 			if status, body := refreshWith(t, base, cookie); status != http.StatusOK {

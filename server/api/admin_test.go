@@ -22,9 +22,9 @@ func adminReq(method, path, remote, bearer string) *http.Request {
 }
 
 func TestAdminGuard(t *testing.T) {
-	open := newStack(t, nil, nil, nil)
+	open := newStack(t, fixture{})
 	const adminToken = "admin-token-0123456789"
-	guarded := newStack(t, nil, func(c *config.Config) { c.AdminToken = adminToken }, nil)
+	guarded := newStack(t, fixture{config: func(c *config.Config) { c.AdminToken = adminToken }})
 	tests := []struct {
 		name   string
 		s      *stack
@@ -101,7 +101,7 @@ func TestAdminListsAndRevokes(t *testing.T) {
 
 	// A session this process never saw (before a restart) is revoked too.
 	_, other := l.signIn(t, 600)
-	fresh := newStack(t, nil, nil, nil) // same key: a restarted server
+	fresh := newStack(t, fixture{}) // same key: a restarted server
 	s, err := fresh.sessions.FromRequest(withCookie(httptest.NewRequest("GET", "/", nil), other))
 	if err != nil {
 		t.Fatal(err)

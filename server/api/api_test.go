@@ -2,23 +2,28 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/assemble"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
@@ -64,14 +69,69 @@ func mustUsersFile(tb testing.TB) *users.File {
 // them answer for a name.
 const testHost = "example.com"
 
-func mustHandler(tb testing.TB, auth users.Authenticator, edit ...func(*api.Deps)) http.Handler {
+// fixture is what a test's server differs in from the default: open
+// demo mode on the real clock, a fixed session key, a one-hour session
+// lifetime, a 60 s warning lead, and testHost allowed.
+type fixture struct {
+	auth   users.Authenticator // nil: open demo mode
+	now    func() time.Time    // nil: time.Now
+	log    *slog.Logger        // nil: discarded
+	config func(*config.Config)
+	hub    func(*hub.Options)
+}
+
+// stack is the server as server/assemble builds it, counting its mints.
+type stack struct {
+	handler  http.Handler
+	sessions *session.Manager
+	hub      *hub.Hub
+	minter   *mint.Minter
+	cfg      config.Config
+	mints    atomic.Int64
+}
+
+// newStack is the one way the API's tests build a server.
+func newStack(tb testing.TB, f fixture) *stack {
 	tb.Helper()
-	d := api.Deps{Minter: mustMinter(tb), Users: auth, Now: func() time.Time { return t0 }}
-	for _, e := range edit {
-		e(&d)
+	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: 60 * time.Second, AllowedHosts: []string{testHost},
+		Twilio: mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret}}
+	if f.config != nil {
+		f.config(&cfg)
 	}
-	d.Config.AllowedHosts = append(d.Config.AllowedHosts, testHost)
-	return api.New(d)
+	if f.auth == nil {
+		f.auth = users.OpenDemo{}
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	s := &stack{cfg: cfg}
+	srv, err := assemble.New(cfg, f.log, f.auth, assemble.Options{Now: f.now, Hub: func(o *hub.Options) {
+		next := o.Mint
+		o.Mint = func(ctx context.Context, ss session.Session) (mint.Minted, error) {
+			s.mints.Add(1)
+			return next(ctx, ss)
+		}
+		if f.hub != nil {
+			f.hub(o)
+		}
+	}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Hub.Shutdown)
+	s.handler, s.sessions, s.hub, s.minter = srv.Handler, srv.Sessions, srv.Hub, srv.Minter
+	return s
+}
+
+// at is a clock stopped at t.
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// listen serves the stack on a loopback port until the test ends.
+func (s *stack) listen(tb testing.TB) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewServer(s.handler)
+	tb.Cleanup(srv.Close)
+	return srv
 }
 
 type errorBody struct {
@@ -162,7 +222,7 @@ func decodeError(tb testing.TB, rec *httptest.ResponseRecorder, status int) erro
 
 // TestTutorialRequest is the tutorial's exact request in open demo mode.
 func TestTutorialRequest(t *testing.T) {
-	h := mustHandler(t, users.OpenDemo{})
+	h := newStack(t, fixture{auth: users.OpenDemo{}, now: at(t0)}).handler
 	rec := do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"secret"}`))
 	resp := decodeToken(t, rec)
 	if resp.Identity != "susan" || resp.TTL != 3600 || resp.ExpiresAt != t0.Unix()+3600 || resp.JTI != apiKeySID+"-1700000000" {
@@ -211,7 +271,7 @@ func TestCredentialStyles(t *testing.T) {
 		{"open demo", users.OpenDemo{}, [2]string{"anyone", "anything"}, [2]string{"anyone", ""}},
 	}
 	for _, mode := range modes {
-		h := mustHandler(t, mode.auth)
+		h := newStack(t, fixture{auth: mode.auth, now: at(t0)}).handler
 		for _, s := range styles {
 			t.Run(mode.name+"/"+s.name, func(t *testing.T) {
 				resp := decodeToken(t, do(t, h, s.req(mode.good[0], mode.good[1])))
@@ -232,7 +292,7 @@ func TestCredentialStyles(t *testing.T) {
 }
 
 func TestUnknownUserAndWrongPasswordLookAlike(t *testing.T) {
-	h := mustHandler(t, mustUsersFile(t))
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0)}).handler
 	a := do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"nope"}`))
 	b := do(t, h, jsonReq("POST", "/token", `{"username":"nobody","password":"nope"}`))
 	if a.Code != 401 || a.Body.String() != b.Body.String() {
@@ -241,7 +301,7 @@ func TestUnknownUserAndWrongPasswordLookAlike(t *testing.T) {
 }
 
 func TestTokenRequestOptions(t *testing.T) {
-	h := mustHandler(t, mustUsersFile(t))
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0)}).handler
 	rec := do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"secret","ttl":60,
 		"grants":{"chat":{"service_sid":"ISaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},"video":{"room":"standup"}}}`))
 	resp := decodeToken(t, rec)
@@ -274,7 +334,7 @@ func TestTokenRequestOptions(t *testing.T) {
 }
 
 func TestTokenBadRequests(t *testing.T) {
-	h := mustHandler(t, mustUsersFile(t))
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0)}).handler
 	const creds = `"username":"susan","password":"secret"`
 	tests := []struct {
 		name      string
@@ -328,13 +388,13 @@ func TestTokenBadRequests(t *testing.T) {
 }
 
 func TestGrantPolicyAllowsStar(t *testing.T) {
-	h := mustHandler(t, mustUsersFile(t))
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0)}).handler
 	rec := do(t, h, jsonReq("POST", "/token", `{"username":"root","password":"toor","grants":{"voice":{"incoming":{"allow":true}}}}`))
 	decodeToken(t, rec)
 }
 
 func TestMethodsAndRoutes(t *testing.T) {
-	h := mustHandler(t, users.OpenDemo{})
+	h := newStack(t, fixture{auth: users.OpenDemo{}, now: at(t0)}).handler
 	tests := []struct {
 		method, path string
 		status       int
@@ -366,9 +426,7 @@ func TestMethodsAndRoutes(t *testing.T) {
 }
 
 func TestCrossOrigin(t *testing.T) {
-	h := mustHandler(t, users.OpenDemo{}, func(d *api.Deps) {
-		d.Config = config.Config{AllowedOrigins: []string{"https://app.example.com"}}
-	})
+	h := newStack(t, fixture{now: at(t0), config: func(c *config.Config) { c.AllowedOrigins = []string{"https://app.example.com"} }}).handler
 	body := `{"username":"susan","password":"secret"}`
 	cross := jsonReq("POST", "/token", body)
 	cross.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -390,7 +448,7 @@ func TestCrossOrigin(t *testing.T) {
 
 func TestVerifyEndpoint(t *testing.T) {
 	later := t0
-	h := mustHandler(t, users.OpenDemo{}, func(d *api.Deps) { d.Now = func() time.Time { return later } })
+	h := newStack(t, fixture{now: func() time.Time { return later }}).handler
 	good := decodeToken(t, do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"secret","ttl":60}`))).Token
 	other, _ := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: "other"}, nil)
 	forged, _ := other.Mint("susan", api.DefaultGrants(), time.Hour)
@@ -457,35 +515,35 @@ func TestVerifyEndpoint(t *testing.T) {
 	}
 }
 
-func TestOnTokenHook(t *testing.T) {
-	var got []string
-	h := mustHandler(t, users.OpenDemo{}, func(d *api.Deps) {
-		d.OnToken = func(w http.ResponseWriter, r *http.Request, u users.User, m mint.Minted) error {
-			got = append(got, u.Identity+" "+m.Claims.JTI)
-			http.SetCookie(w, &http.Cookie{Name: "s", Value: "v"})
-			if u.Identity == "fail" {
-				return errors.New("session store down")
-			}
-			return nil
-		}
-	})
-	rec := do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"x"}`))
-	decodeToken(t, rec)
-	if len(got) != 1 || got[0] != "susan "+apiKeySID+"-1700000000" || rec.Header().Get("Set-Cookie") == "" {
-		t.Errorf("hook saw %q, cookie %q", got, rec.Header().Get("Set-Cookie"))
+// A sign-in starts a session: the answer sets its cookie and the hub
+// holds its token. When the session cannot start (the server is shutting
+// down), the sign-in fails with 503 and hands out no token and no session.
+func TestSignInStartsSession(t *testing.T) {
+	s := newStack(t, fixture{now: at(t0)})
+	rec := do(t, s.handler, jsonReq("POST", "/token", `{"username":"susan","password":"x"}`))
+	resp := decodeToken(t, rec)
+	if sessionCookie(t, rec.Result().Cookies()) == nil {
+		t.Error("no session cookie")
 	}
-	rec = do(t, h, jsonReq("POST", "/token", `{"username":"fail","password":"x"}`))
-	e := decodeError(t, rec, 500)
-	if e.Error.Code != api.CodeInternal || strings.Contains(e.Error.Message, "session store") {
-		t.Errorf("internal detail leaked or wrong code: %+v", e)
+	if live := s.hub.Sessions(); len(live) != 1 || live[0].JTI != resp.JTI || live[0].Identity != "susan" {
+		t.Errorf("the hub holds %+v, want susan's session with %s", live, resp.JTI)
+	}
+	s.hub.Shutdown()
+	rec = do(t, s.handler, jsonReq("POST", "/token", `{"username":"susan","password":"x"}`))
+	e := decodeError(t, rec, http.StatusServiceUnavailable)
+	if e.Error.Code != api.CodeUnavailable || strings.Contains(rec.Body.String(), `"token"`) || sessionCookie(t, rec.Result().Cookies()) != nil {
+		t.Errorf("sign-in while shutting down: %s, cookies %v", rec.Body, rec.Result().Cookies())
 	}
 }
 
+// panicAuth panics on every sign-in.
+type panicAuth struct{ users.OpenDemo }
+
+func (panicAuth) Authenticate(context.Context, string, string) (users.User, error) { panic("boom") }
+
 func TestPanicsBecomeJSON500(t *testing.T) {
-	h := mustHandler(t, users.OpenDemo{}, func(d *api.Deps) {
-		d.Web = http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
-	})
-	e := decodeError(t, do(t, h, httptest.NewRequest("GET", "/x", nil)), 500)
+	h := newStack(t, fixture{auth: panicAuth{}}).handler
+	e := decodeError(t, do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"x"}`)), 500)
 	if strings.Contains(e.Error.Message, "boom") {
 		t.Error("panic detail leaked")
 	}
@@ -494,7 +552,7 @@ func TestPanicsBecomeJSON500(t *testing.T) {
 // TestOverRealServer runs one sign-in through net/http end to end, with
 // the body limit applied by a real connection.
 func TestOverRealServer(t *testing.T) {
-	srv := httptest.NewServer(mustHandler(t, users.OpenDemo{}))
+	srv := httptest.NewServer(newStack(t, fixture{auth: users.OpenDemo{}, now: at(t0)}).handler)
 	defer srv.Close()
 	resp, err := http.Post(srv.URL+"/token", "application/json", strings.NewReader(`{"username":"susan","password":"secret"}`))
 	if err != nil {

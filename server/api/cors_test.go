@@ -6,14 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenlab/tokenlab/server/api"
-	"github.com/tokenlab/tokenlab/server/users"
+	"github.com/tokenlab/tokenlab/server/config"
 )
 
 const appOrigin = "http://localhost:3000"
 
 func corsHandler(tb testing.TB) http.Handler {
-	return mustHandler(tb, users.OpenDemo{}, func(d *api.Deps) { d.Config.AllowedOrigins = []string{appOrigin} })
+	return newStack(tb, fixture{now: at(t0), config: func(c *config.Config) { c.AllowedOrigins = []string{appOrigin} }}).handler
 }
 
 // TestCORSForAllowedOrigins checks the CORS answers a page at an allowed

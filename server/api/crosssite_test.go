@@ -77,7 +77,7 @@ func TestCookieRoutesRefuseCrossSite(t *testing.T) {
 	}
 	for _, rt := range routes {
 		t.Run(rt.name, func(t *testing.T) {
-			s := newStack(t, nil, nil, nil)
+			s := newStack(t, fixture{})
 			_, ck := s.signIn(t, 600)
 			for _, f := range forgeries {
 				r := withCookie(f.request("POST", rt.path), ck)
@@ -106,7 +106,7 @@ func TestCookieRoutesRefuseCrossSite(t *testing.T) {
 // browser in the attacker's session (login CSRF), so POST /token, the
 // classic form endpoint, refuses other sites too.
 func TestSignInRefusesCrossSite(t *testing.T) {
-	s := newStack(t, nil, nil, nil)
+	s := newStack(t, fixture{})
 	form := url.Values{"username": {"mallory"}, "password": {"pw"}}.Encode()
 	for _, h := range []map[string]string{
 		{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
@@ -149,7 +149,7 @@ func csp(tb testing.TB, policy string) map[string][]string {
 // its own script and wasm, talks to its own origin only (which covers its
 // WebSocket), and cannot be framed or have its base or forms redirected.
 func TestPagePolicy(t *testing.T) {
-	h := mustHandler(t, users.OpenDemo{})
+	h := newStack(t, fixture{auth: users.OpenDemo{}, now: at(t0)}).handler
 	for _, path := range []string{"/", "/index.html"} {
 		rec := do(t, h, httptest.NewRequest("GET", path, nil))
 		if rec.Code != http.StatusOK {
@@ -191,7 +191,7 @@ func TestPagePolicy(t *testing.T) {
 // TestSecurityHeadersEverywhere checks every kind of answer: the page,
 // its assets, JSON successes and errors of each family.
 func TestSecurityHeadersEverywhere(t *testing.T) {
-	s := newStack(t, nil, nil, nil)
+	s := newStack(t, fixture{})
 	_, ck := s.signIn(t, 600)
 	requests := []struct {
 		name   string

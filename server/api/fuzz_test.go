@@ -13,7 +13,6 @@ import (
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/mint"
-	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -42,11 +41,10 @@ var errorCodes = map[int][]string{
 
 func fuzzHandler(tb testing.TB) (http.Handler, *mint.Minter) {
 	tb.Helper()
-	m := mustMinter(tb)
-	return api.New(api.Deps{
-		Config: config.Config{SignInLimitAddr: config.DefaultSignInLimitAddr, SignInLimitUser: config.DefaultSignInLimitUser, AllowedHosts: []string{testHost}},
-		Minter: m, Users: users.OpenDemo{}, Now: func() time.Time { return t0 },
-	}), m
+	s := newStack(tb, fixture{now: at(t0), config: func(c *config.Config) {
+		c.SignInLimitAddr, c.SignInLimitUser = config.DefaultSignInLimitAddr, config.DefaultSignInLimitUser
+	}})
+	return s.handler, s.minter
 }
 
 // checkAnswer holds for every answer of the API: JSON, never a 500, an

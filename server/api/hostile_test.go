@@ -20,7 +20,6 @@ import (
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
-	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
@@ -52,22 +51,14 @@ func newHostile(tb testing.TB) *hostile { return newHostileOver(tb, false) }
 
 func newHostileOver(tb testing.TB, overTLS bool) *hostile {
 	tb.Helper()
-	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: time.Minute,
+	st := newStack(tb, fixture{auth: mustUsersFile(tb), config: func(c *config.Config) {
+		c.WarnLead = time.Minute
 		// Two failures per username; the battery fails twice at most for
 		// each user but "limited", whose third attempt gets 429.
-		SignInLimitUser: config.Limit{N: 2, Per: time.Hour}}
-	minter, err := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret}, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sessions, err := api.NewSessions(cfg, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := api.NewHub(cfg, minter, sessions, nil, nil, nil)
-	tb.Cleanup(h.Shutdown)
-	srv := httptest.NewUnstartedServer(api.New(api.Deps{Config: cfg, Minter: minter, Users: mustUsersFile(tb), Sessions: sessions, Hub: h}))
-	s := &hostile{srv: srv, sessions: sessions, hub: h, dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second}}
+		c.SignInLimitUser = config.Limit{N: 2, Per: time.Hour}
+	}})
+	srv := httptest.NewUnstartedServer(st.handler)
+	s := &hostile{srv: srv, sessions: st.sessions, hub: st.hub, dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second}}
 	if overTLS {
 		srv.StartTLS()
 		s.dialer.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig

@@ -177,10 +177,10 @@ func TestRebindingRefusedOnEveryRoute(t *testing.T) {
 // IP addresses on any port, TOKENLAB_HOST when it is a name, and the
 // names (or the names under a dotted entry) in TOKENLAB_ALLOWED_HOSTS.
 func TestHostNames(t *testing.T) {
-	h := mustHandler(t, mustUsersFile(t), func(d *api.Deps) {
-		d.Config.Host = "MyBox.lan"
-		d.Config.AllowedHosts = []string{"tokenlab.test", ".dev.example"}
-	})
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0), config: func(c *config.Config) {
+		c.Host = "MyBox.lan"
+		c.AllowedHosts = []string{"tokenlab.test", ".dev.example"}
+	}}).handler
 	served := []string{
 		"localhost", "localhost:8080", "LocalHost:1", "localhost.:80",
 		"127.0.0.1", "127.0.0.1:9", "[::1]:8080", "[::1]", "::1",
@@ -215,9 +215,7 @@ func TestHostNames(t *testing.T) {
 // line, which names the Host, and nothing else runs for it.
 func TestRefusedHostLoggedOnce(t *testing.T) {
 	logs := &lockedBuffer{}
-	h := mustHandler(t, mustUsersFile(t), func(d *api.Deps) {
-		d.Logger = slog.New(slog.NewTextHandler(logs, nil))
-	})
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0), log: slog.New(slog.NewTextHandler(logs, nil))}).handler
 	r := jsonReq("POST", "/token", `{"username":"susan","password":"secret"}`)
 	r.Host = "evil.example:8080"
 	decodeError(t, do(t, h, r), http.StatusMisdirectedRequest)

@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
-	"github.com/tokenlab/tokenlab/server/users"
 )
 
 // Successful requests are logged at debug, failures at info: at the
@@ -30,9 +28,7 @@ func TestRequestLogLevels(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			logs := &lockedBuffer{}
-			h := mustHandler(t, users.OpenDemo{}, func(d *api.Deps) {
-				d.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: tt.level}))
-			})
+			h := newStack(t, fixture{now: at(t0), log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: tt.level}))}).handler
 			rec := do(t, h, jsonReq("POST", "/token", `{"username":"alice","password":"pw"}`))
 			ck := sessionCookie(t, rec.Result().Cookies())
 			if rec.Code != http.StatusOK || ck == nil {
@@ -59,10 +55,8 @@ func TestRequestLogLevels(t *testing.T) {
 // second for them, not one per request.
 func TestRefusalFloodsAreLoggedOnceASecond(t *testing.T) {
 	logs := &lockedBuffer{}
-	h := mustHandler(t, mustUsersFile(t), func(d *api.Deps) {
-		d.Logger = slog.New(slog.NewTextHandler(logs, nil))
-		d.Config.SignInLimitUser = config.Limit{N: 2, Per: time.Hour}
-	})
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0), log: slog.New(slog.NewTextHandler(logs, nil)),
+		config: func(c *config.Config) { c.SignInLimitUser = config.Limit{N: 2, Per: time.Hour} }}).handler
 	const n = 60
 	start := time.Now()
 	var wg sync.WaitGroup

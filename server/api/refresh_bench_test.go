@@ -9,12 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
-	"github.com/tokenlab/tokenlab/server/hub"
-	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/session"
-	"github.com/tokenlab/tokenlab/server/users"
 )
 
 // BenchmarkRefresh is POST /token/refresh through the whole handler, as
@@ -29,19 +25,10 @@ func BenchmarkRefresh(b *testing.B) {
 		sessions int
 	}{{"mint", -1, 256}, {"coalesced", 0, 1}} {
 		b.Run(tc.name, func(b *testing.B) {
-			cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: time.Minute, AllowedHosts: []string{testHost}}
-			log := slog.New(slog.NewTextHandler(io.Discard, nil)) // formatted as in bin/tokenlab, then dropped
-			minter, err := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret}, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sessions, err := api.NewSessions(cfg, time.Now)
-			if err != nil {
-				b.Fatal(err)
-			}
-			h := hub.New(hub.Options{Mint: api.SessionMint(minter), Lead: cfg.WarnLead, Revoked: sessions.Revocations().Has, CoalesceWindow: tc.window})
-			b.Cleanup(h.Shutdown)
-			handler := api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: users.OpenDemo{}, Sessions: sessions, Hub: h})
+			handler := newStack(b, fixture{
+				log:    slog.New(slog.NewTextHandler(io.Discard, nil)), // formatted as in bin/tokenlab, then dropped
+				config: func(c *config.Config) { c.WarnLead, c.CoalesceWindow = time.Minute, tc.window },
+			}).handler
 
 			cookies := make([]string, tc.sessions)
 			for i := range cookies {

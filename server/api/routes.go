@@ -4,13 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/tokenlab/tokenlab/server/device"
 	"github.com/tokenlab/tokenlab/server/sdkconn"
 )
-
-// deviceKeyInfo names the device cookies' key among those derived from
-// the session key.
-const deviceKeyInfo = "tokenlab device cookie key v1"
 
 // addRoutes lists every route the server answers. Wrong methods and unknown
 // paths need no entry: New turns the mux's 405 (with Allow) and 404 into
@@ -26,7 +21,7 @@ func addRoutes(routes *http.ServeMux, d Deps) {
 			routes.Handle("OPTIONS "+path, cors(notPreflight(d.Logger, method)))
 		}
 	}
-	forApps("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger, device.New(d.Sessions.Subkey(deviceKeyInfo), d.Now)), startSession(d, d.OnToken)))
+	forApps("POST /token", handleToken(d.Logger, d.Users, d.Minter, newSignInGuard(d.Config, d.Now, d.Logger, d.Devices), d.Sessions, d.Hub))
 	forApps("POST /token/verify", handleVerify(d.Logger, d.Minter, d.Now))
 	// Cookie-authenticated state changes: CrossOriginProtection (api.go)
 	// refuses other sites, and jsonOnly refuses bodies a form could send.

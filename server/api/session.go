@@ -1,14 +1,10 @@
 package api
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
@@ -28,127 +24,21 @@ const (
 	CodeNotSaved       = "revocation_not_saved" // 500: ended, but not written to the state directory
 )
 
-// NewSessions builds the session manager the configuration describes:
-// cookies sealed with a key derived from cfg.SessionKey, the configured
-// lifetime, and revocations kept in cfg.StateDir when one is set. Without
-// a session key (a Config built by hand) it seals with a random key, so
-// sessions then end with the process.
-func NewSessions(cfg config.Config, now func() time.Time) (*session.Manager, error) {
-	secret := []byte(cfg.SessionKey)
-	if len(secret) == 0 {
-		secret = session.RandomKey()
+// startSession starts a session for a freshly minted token's identity,
+// grants and ttl, hands the token to the hub and sets the cookie.
+func startSession(w http.ResponseWriter, r *http.Request, sessions *session.Manager, h *hub.Hub, u users.User, m mint.Minted) error {
+	s, value, err := sessions.StartWith(u.Identity, u.Credential, m.Claims.Grants, m.Claims.Exp-m.Claims.Nbf)
+	if errors.Is(err, session.ErrTooLarge) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "grants", Message: err.Error()}
 	}
-	key, err := session.DeriveKey(secret)
 	if err != nil {
-		return nil, err
+		return sessionError(err)
 	}
-	lifetime := cfg.SessionLifetime
-	if lifetime <= 0 {
-		lifetime = config.DefaultSessionLifetime
+	if err := h.Issued(s, m); err != nil {
+		return sessionError(err)
 	}
-	rev := session.NewRevocations(now)
-	if cfg.StateDir != "" {
-		if rev, err = session.OpenRevocations(cfg.StateDir, now); err != nil {
-			return nil, fmt.Errorf("%s: %w (the server keeps its revocation log there: give it a directory it can write)", config.EnvStateDir, err)
-		}
-	}
-	// Remember as many opened cookies as the hub keeps sessions: each one
-	// renews with the same cookie again and again.
-	return session.NewManager(session.Options{Key: key, Lifetime: lifetime, Now: now, Revocations: rev, Remember: hub.DefaultMaxSessions})
-}
-
-// ResolveSessionKey fills in cfg.SessionKey when the configuration leaves
-// it empty, as it does for the demo account without TOKENLAB_SESSION_KEY:
-// a key derived from the demo secret, which is public in the source, would
-// let anyone seal a session. The key is random instead, kept in the state
-// directory when there is one (so sessions survive a restart) and for this
-// process only otherwise.
-func ResolveSessionKey(cfg config.Config, log *slog.Logger) (config.Config, error) {
-	if len(cfg.SessionKey) > 0 {
-		return cfg, nil
-	}
-	if cfg.StateDir == "" {
-		cfg.SessionKey = config.Key(session.RandomKey())
-		log.Info("session key: random for this process, so a restart signs everyone out; set " + config.EnvSessionKey + " or " + config.EnvStateDir + " to keep sessions")
-		return cfg, nil
-	}
-	k, err := session.StateKey(cfg.StateDir)
-	if err != nil {
-		return cfg, fmt.Errorf("%s: %w", config.EnvStateDir, err)
-	}
-	cfg.SessionKey = config.Key(k)
-	log.Info("session key: random, kept in the state directory", "file", filepath.Join(cfg.StateDir, session.KeyFile))
-	return cfg, nil
-}
-
-// NewHub builds the hub of live sessions for the configuration; tokens for
-// renewals come from minter, and each renewal first asks auth whether the
-// session's user still has its password and grants.
-func NewHub(cfg config.Config, minter *mint.Minter, sessions *session.Manager, auth users.Checker, log *slog.Logger, now func() time.Time) *hub.Hub {
-	return hub.New(hub.Options{
-		Mint:           SessionMint(minter),
-		Check:          SessionCheck(auth),
-		Now:            now,
-		Lead:           cfg.WarnLead,
-		Revoked:        sessions.Revocations().Has,
-		Logger:         log,
-		CoalesceWindow: cfg.CoalesceWindow,
-	})
-}
-
-// SessionCheck re-checks a session against the users in force; nil when
-// auth is nil.
-func SessionCheck(auth users.Checker) func(session.Session) error {
-	if auth == nil {
-		return nil
-	}
-	return func(s session.Session) error { return auth.Check(s.Identity, s.Credential, s.Grants) }
-}
-
-// SessionMint mints a session's next token: its identity, grants and ttl.
-func SessionMint(minter *mint.Minter) hub.MintFunc {
-	return func(_ context.Context, s session.Session) (mint.Minted, error) {
-		return minter.Mint(s.Identity, s.Grants, time.Duration(s.TTL)*time.Second)
-	}
-}
-
-// withSessionDefaults fills in Deps.Sessions and Deps.Hub when the caller
-// left them nil.
-func withSessionDefaults(d Deps) Deps {
-	if d.Sessions == nil {
-		s, err := NewSessions(d.Config, d.Now)
-		if err != nil {
-			panic("api: " + err.Error()) // only a bad state dir fails, and serve builds its own
-		}
-		d.Sessions = s
-	}
-	if d.Hub == nil {
-		d.Hub = NewHub(d.Config, d.Minter, d.Sessions, d.Users, d.Logger, d.Now)
-	}
-	return d
-}
-
-// startSession runs after a successful POST /token: it starts a session
-// for the token's identity, grants and ttl, sets its cookie and hands the
-// token to the hub. Each sign-in starts a new session.
-func startSession(d Deps, next func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error) func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error {
-	return func(w http.ResponseWriter, r *http.Request, u users.User, m mint.Minted) error {
-		s, value, err := d.Sessions.StartWith(u.Identity, u.Credential, m.Claims.Grants, m.Claims.Exp-m.Claims.Nbf)
-		if errors.Is(err, session.ErrTooLarge) {
-			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "grants", Message: err.Error()}
-		}
-		if err != nil {
-			return sessionError(err)
-		}
-		if err := d.Hub.Issued(s, m); err != nil {
-			return sessionError(err)
-		}
-		session.SetCookie(w, r, value, s.Expires)
-		if next != nil {
-			return next(w, r, u, m)
-		}
-		return nil
-	}
+	session.SetCookie(w, r, value, s.Expires)
+	return nil
 }
 
 // handleRefresh mints a fresh token for the caller's session, without the

@@ -1,23 +1,18 @@
 package api_test
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
-	"github.com/tokenlab/tokenlab/server/hub"
-	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/session"
-	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -40,51 +35,6 @@ func (c *settable) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// stack is a handler with its session manager and hub, counting mints.
-type stack struct {
-	handler  http.Handler
-	sessions *session.Manager
-	hub      *hub.Hub
-	mints    atomic.Int64
-	cfg      config.Config
-}
-
-// newStack builds the real handler in open demo mode on clock now (nil:
-// time.Now), with cfg and hub options edited by the caller.
-func newStack(tb testing.TB, now func() time.Time, editCfg func(*config.Config), editHub func(*hub.Options)) *stack {
-	tb.Helper()
-	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: 60 * time.Second, AllowedHosts: []string{testHost}}
-	if editCfg != nil {
-		editCfg(&cfg)
-	}
-	minter, err := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret}, now)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sessions, err := api.NewSessions(cfg, now)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &stack{sessions: sessions, cfg: cfg}
-	mintFn := api.SessionMint(minter)
-	o := hub.Options{
-		Mint: func(ctx context.Context, ss session.Session) (mint.Minted, error) {
-			s.mints.Add(1)
-			return mintFn(ctx, ss)
-		},
-		Now:     now,
-		Lead:    cfg.WarnLead,
-		Revoked: sessions.Revocations().Has,
-	}
-	if editHub != nil {
-		editHub(&o)
-	}
-	s.hub = hub.New(o)
-	tb.Cleanup(s.hub.Shutdown)
-	s.handler = api.New(api.Deps{Config: cfg, Minter: minter, Users: users.OpenDemo{}, Now: now, Sessions: sessions, Hub: s.hub})
-	return s
 }
 
 // signIn signs alice in over the handler and returns the answer and the
@@ -125,7 +75,7 @@ func refresh(tb testing.TB, h http.Handler, c *http.Cookie) *httptest.ResponseRe
 }
 
 func TestSignInStartsASession(t *testing.T) {
-	s := newStack(t, nil, nil, nil)
+	s := newStack(t, fixture{})
 	resp, ck := s.signIn(t, 600)
 	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.Secure {
 		t.Errorf("cookie over plain HTTP: %+v", ck)
@@ -156,7 +106,7 @@ func TestSignInStartsASession(t *testing.T) {
 
 func TestRefreshMintsForTheSession(t *testing.T) {
 	clock := &settable{t: time.Now().Truncate(time.Second)}
-	s := newStack(t, clock.now, nil, nil)
+	s := newStack(t, fixture{now: clock.now})
 	first, ck := s.signIn(t, 600)
 	clock.add(2 * time.Second) // past the coalescing window
 	rec := refresh(t, s.handler, ck)
@@ -182,7 +132,7 @@ func TestRefreshMintsForTheSession(t *testing.T) {
 	}
 	// A restart with the same configuration (a new stack, same key) keeps
 	// the session.
-	again := newStack(t, clock.now, nil, nil)
+	again := newStack(t, fixture{now: clock.now})
 	if rec := refresh(t, again.handler, ck); rec.Code != http.StatusOK {
 		t.Errorf("refresh after restart: %d %s", rec.Code, rec.Body)
 	}
@@ -190,9 +140,9 @@ func TestRefreshMintsForTheSession(t *testing.T) {
 
 func TestRefreshRefusesBadSessions(t *testing.T) {
 	clock := &settable{t: time.Now()}
-	s := newStack(t, clock.now, nil, nil)
+	s := newStack(t, fixture{now: clock.now})
 	_, ck := s.signIn(t, 600)
-	other := newStack(t, clock.now, func(c *config.Config) { c.SessionKey = config.Key(strings.Repeat("o", 32)) }, nil)
+	other := newStack(t, fixture{now: clock.now, config: func(c *config.Config) { c.SessionKey = config.Key(strings.Repeat("o", 32)) }})
 	_, foreign := other.signIn(t, 600)
 	b := []byte(ck.Value)
 	b[len(b)/2] ^= 1
@@ -234,7 +184,7 @@ func TestRefreshRefusesBadSessions(t *testing.T) {
 }
 
 func TestLogoutEndsTheSession(t *testing.T) {
-	s := newStack(t, nil, nil, nil)
+	s := newStack(t, fixture{})
 	_, ck := s.signIn(t, 600)
 	_, keep := s.signIn(t, 600)
 	rec := do(t, s.handler, withCookie(httptest.NewRequest("POST", "/logout", nil), ck))
@@ -259,20 +209,17 @@ func TestLogoutEndsTheSession(t *testing.T) {
 func TestRevocationsSurviveARestartWithAStateDir(t *testing.T) {
 	dir := t.TempDir()
 	withDir := func(c *config.Config) { c.StateDir = dir }
-	s := newStack(t, nil, withDir, nil)
+	s := newStack(t, fixture{config: withDir})
 	_, ck := s.signIn(t, 600)
 	do(t, s.handler, withCookie(httptest.NewRequest("POST", "/logout", nil), ck))
-	restarted := newStack(t, nil, withDir, nil)
+	restarted := newStack(t, fixture{config: withDir})
 	if e := decodeError(t, refresh(t, restarted.handler, ck), http.StatusUnauthorized); e.Error.Code != api.CodeSessionRevoked {
 		t.Errorf("a logged-out cookie after restart: %+v", e.Error)
-	}
-	if _, err := api.NewSessions(config.Config{StateDir: dir + "/missing"}, nil); err == nil || !strings.Contains(err.Error(), config.EnvStateDir) {
-		t.Errorf("missing state dir: %v, want an error naming %s", err, config.EnvStateDir)
 	}
 }
 
 func TestRefreshIsSameOriginOnly(t *testing.T) {
-	s := newStack(t, nil, nil, nil)
+	s := newStack(t, fixture{})
 	_, ck := s.signIn(t, 600)
 	r := withCookie(httptest.NewRequest("POST", "/token/refresh", nil), ck)
 	r.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -287,7 +234,7 @@ func TestRefreshIsSameOriginOnly(t *testing.T) {
 // lifetime, exactly as one opened in full.
 func TestRememberedSessionsEndAsOthers(t *testing.T) {
 	clock := &settable{t: time.Now()}
-	s := newStack(t, clock.now, nil, nil)
+	s := newStack(t, fixture{now: clock.now})
 	_, leaving := s.signIn(t, 600)
 	_, staying := s.signIn(t, 600)
 	for _, ck := range []*http.Cookie{leaving, staying, leaving, staying} {
@@ -318,7 +265,7 @@ func TestRememberedSessionsEndAsOthers(t *testing.T) {
 // good one a token.
 func TestRefreshProbe(t *testing.T) {
 	clock := &settable{t: time.Now()}
-	s := newStack(t, clock.now, nil, nil)
+	s := newStack(t, fixture{now: clock.now})
 	_, ck := s.signIn(t, 600)
 	probe := func(c *http.Cookie) *httptest.ResponseRecorder {
 		return do(t, s.handler, withCookie(httptest.NewRequest("POST", "/token/refresh?probe=1", nil), c))

@@ -118,10 +118,9 @@ func TestSignInPasswordChecksAreBounded(t *testing.T) {
 	auth := &gatedAuth{Authenticator: mustUsersFile(t), gate: make(chan struct{}), changed: make(chan struct{}, 1)}
 	open := sync.OnceFunc(func() { close(auth.gate) })
 	t.Cleanup(open)
-	h := api.New(api.Deps{
-		Config: config.Config{SignInLimitAddr: config.DefaultSignInLimitAddr, SignInLimitUser: config.DefaultSignInLimitUser, SessionKey: sessionKey, SessionLifetime: time.Hour, AllowedHosts: []string{testHost}},
-		Minter: mustMinter(t), Users: auth,
-	})
+	h := newStack(t, fixture{auth: auth, config: func(c *config.Config) {
+		c.SignInLimitAddr, c.SignInLimitUser = config.DefaultSignInLimitAddr, config.DefaultSignInLimitUser
+	}}).handler
 	// A session started before the flood, to renew during it.
 	ready := make(chan *httptest.ResponseRecorder)
 	go func() { ready <- do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"secret"}`)) }()

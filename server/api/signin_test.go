@@ -55,11 +55,8 @@ func newGuarded(tb testing.TB, addr, user config.Limit) *guarded {
 		g.compares++
 		g.mu.Unlock()
 	}}
-	g.h = api.New(api.Deps{
-		Config: config.Config{SignInLimitAddr: addr, SignInLimitUser: user, AllowedHosts: []string{testHost}},
-		Logger: slog.New(slog.NewTextHandler(g.logs, nil)),
-		Minter: mustMinter(tb), Users: f, Now: g.clock.now,
-	})
+	g.h = newStack(tb, fixture{auth: f, now: g.clock.now, log: slog.New(slog.NewTextHandler(g.logs, nil)),
+		config: func(c *config.Config) { c.SignInLimitAddr, c.SignInLimitUser = addr, user }}).handler
 	return g
 }
 
@@ -221,8 +218,10 @@ func TestSignInLimitedByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.AllowedHosts = []string{testHost}
-	h := api.New(api.Deps{Config: cfg, Minter: mustMinter(t), Users: mustUsersFile(t), Now: func() time.Time { return t0 }})
+	h := newStack(t, fixture{auth: mustUsersFile(t), now: at(t0),
+		config: func(c *config.Config) {
+			c.SignInLimitAddr, c.SignInLimitUser = cfg.SignInLimitAddr, cfg.SignInLimitUser
+		}}).handler
 	limited := 0
 	for i := range cfg.SignInLimitAddr.N + 1 {
 		r := jsonReq("POST", "/token", fmt.Sprintf(`{"username":"u%d","password":"pw"}`, i))

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
@@ -41,8 +43,10 @@ const basicRealm = `Basic realm="tokenlab"`
 
 // handleToken signs a user in and answers with a fresh token: the
 // tutorial's endpoint, with real password checks and a grant policy.
+// Each sign-in starts a new session: its cookie is set, and the hub learns
+// its token.
 func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter, guard *signInGuard,
-	onToken func(http.ResponseWriter, *http.Request, users.User, mint.Minted) error) http.Handler {
+	sessions *session.Manager, h *hub.Hub) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _, basic := r.BasicAuth()
 		fail := func(err error) {
@@ -108,20 +112,12 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 			fail(err)
 			return
 		}
-		if onToken != nil {
-			if err := onToken(w, r, user, minted); err != nil {
-				fail(err)
-				return
-			}
+		if err := startSession(w, r, sessions, h, user, minted); err != nil {
+			fail(err)
+			return
 		}
-		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, TokenResponse{
-			Token:     minted.Token,
-			Identity:  minted.Claims.Identity(),
-			JTI:       minted.Claims.JTI,
-			ExpiresAt: minted.Claims.Exp,
-			TTL:       minted.Claims.Exp - minted.Claims.Nbf,
-		})
+		// Cache-Control: no-store comes with secureHeaders, as on every API answer.
+		encode(w, http.StatusOK, tokenResponse(minted))
 	})
 }
 

@@ -22,9 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tokenlab/tokenlab/server/api"
-	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
-	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/shared/protocol"
@@ -55,23 +53,11 @@ func newFiled(tb testing.TB, path string, recheck bool) *filed {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg := config.Config{SessionKey: sessionKey, SessionLifetime: time.Hour, WarnLead: 60 * time.Second}
-	minter, err := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret}, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sessions, err := api.NewSessions(cfg, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := api.NewHub(cfg, minter, sessions, l, log, nil)
-	tb.Cleanup(h.Shutdown)
+	s := newStack(tb, fixture{auth: l, log: log})
 	if recheck {
-		l.OnChange(h.Recheck)
+		l.OnChange(s.hub.Recheck)
 	}
-	srv := httptest.NewServer(api.New(api.Deps{Config: cfg, Logger: log, Minter: minter, Users: l, Sessions: sessions, Hub: h}))
-	tb.Cleanup(srv.Close)
-	return &filed{path: path, live: l, hub: h, srv: srv, logs: logs}
+	return &filed{path: path, live: l, hub: s.hub, srv: s.listen(tb), logs: logs}
 }
 
 // putUser adds or updates a user as `tokenlab useradd` does.

@@ -36,10 +36,8 @@ type live struct {
 
 func newLive(tb testing.TB, editCfg func(*config.Config), editHub func(*hub.Options)) *live {
 	tb.Helper()
-	s := newStack(tb, nil, editCfg, editHub)
-	srv := httptest.NewServer(s.handler)
-	tb.Cleanup(srv.Close)
-	return &live{stack: s, srv: srv}
+	s := newStack(tb, fixture{config: editCfg, hub: editHub})
+	return &live{stack: s, srv: s.listen(tb)}
 }
 
 func (l *live) wsURL() string { return "ws" + strings.TrimPrefix(l.srv.URL, "http") + "/ws" }
@@ -529,7 +527,7 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 
 func TestWSSlowClientIsDropped(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, nil, nil, func(o *hub.Options) { o.CoalesceWindow = -1 })
+	s := newStack(t, fixture{hub: func(o *hub.Options) { o.CoalesceWindow = -1 }})
 	srv := httptest.NewUnstartedServer(s.handler)
 	srv.Listener = smallBuffers{srv.Listener}
 	srv.Start()

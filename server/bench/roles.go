@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/assemble"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/linger"
 	"github.com/tokenlab/tokenlab/server/users"
@@ -44,12 +45,12 @@ func runServerRole(coalesce time.Duration) error {
 			return err
 		}
 	}
-	handler, hub, err := api.Assemble(cfg, log, auth)
+	app, err := assemble.New(cfg, log, auth, assemble.Options{})
 	if err != nil {
 		return err
 	}
-	srv := newServer(handler, log)
-	srv.RegisterOnShutdown(hub.Shutdown)
+	srv := newServer(app.Handler, log)
+	srv.RegisterOnShutdown(app.Hub.Shutdown)
 	// Connections close as serve.go closes them: lingering after an error.
 	return serveUntilSignal(srv, debugHandler(), func(ln net.Listener) net.Listener {
 		l := linger.NewListener(ln, linger.Default)

@@ -6,8 +6,6 @@
 package config
 
 import (
-	"crypto/hkdf"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -98,9 +96,10 @@ type Config struct {
 	// UsersFile is the users file; empty means open demo mode.
 	UsersFile string
 
-	// SessionKey seals session cookies: TOKENLAB_SESSION_KEY, or derived
-	// from the API key secret with HKDF when unset (SessionKeyDerived);
-	// empty for the demo account, whose secret is public.
+	// SessionKey is TOKENLAB_SESSION_KEY, the secret session cookies are
+	// sealed with. Unset, the sealing key is derived from the API key
+	// secret instead (SessionKeyDerived), or random for the demo account,
+	// whose secret is public (server/assemble).
 	SessionKey        Key
 	SessionKeyDerived bool
 	// SessionLifetime is a session's absolute lifetime.
@@ -265,16 +264,11 @@ func Load(getenv func(string) string) (Config, error) {
 			bad(EnvSessionKey, "%v", err)
 		}
 		c.SessionKey = b
-	} else if secret != "" {
-		// A separate key derived from the API key secret, so that a leaked
-		// cookie key reveals nothing about the signing secret. The demo
-		// secret is public, so the demo account gets no derived key: the
-		// server seals with a random one (api.ResolveSessionKey).
-		b, err := hkdf.Key(sha256.New, []byte(c.Twilio.APIKeySecret.Reveal()), nil, "tokenlab session key v1", MinSessionKeyLen)
-		if err != nil {
-			return Config{}, fmt.Errorf("config: deriving the session key: %w", err)
-		}
-		c.SessionKey, c.SessionKeyDerived = b, true
+	} else {
+		// The session key is then derived from the API key secret
+		// (server/assemble). The demo secret is public, so the demo
+		// account gets a random key instead.
+		c.SessionKeyDerived = secret != ""
 	}
 
 	c.SessionLifetime = duration(get, bad, EnvSessionLifetime, DefaultSessionLifetime, time.Minute, MaxSessionLifetime)
