@@ -21,7 +21,8 @@ const (
 // load is the configuration of real credentials with secret.
 func load(tb testing.TB, secret string) config.Config {
 	tb.Helper()
-	env := map[string]string{config.EnvAccountSID: accountSID, config.EnvAPIKeySID: apiKeySID, config.EnvAPIKeySecret: secret}
+	env := map[string]string{config.EnvAccountSID: accountSID, config.EnvAPIKeySID: apiKeySID, config.EnvAPIKeySecret: secret,
+		config.EnvAllowedHosts: "example.com"} // httptest's requests' Host
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		tb.Fatal(err)
@@ -84,6 +85,7 @@ func TestDemoSessionKeyIsRandom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.AllowedHosts = []string{"example.com"}
 	c := signIn(t, mustServer(t, cfg).Handler)
 	if code := refresh(mustServer(t, cfg).Handler, c); code != http.StatusUnauthorized {
 		t.Errorf("another demo server opened the session: %d, want 401", code)
