@@ -13,12 +13,6 @@ import (
 	"github.com/tokenlab/tokenlab/server/session"
 )
 
-// Error codes of the operator endpoints.
-const (
-	CodeAdminUnauthorized = "admin_unauthorized" // 401: missing or wrong admin token
-	CodeAdminForbidden    = "admin_forbidden"    // 403: no admin token configured and not from loopback
-)
-
 // SessionsResponse answers GET /admin/sessions.
 type SessionsResponse struct {
 	Sessions    []hub.Info `json:"sessions"`
@@ -45,12 +39,12 @@ func requireAdmin(log *slog.Logger, adminToken mint.Secret) func(http.Handler) h
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if adminToken == "" {
 				if !fromLoopback(r) {
-					writeError(w, r, log, &Error{Status: http.StatusForbidden, Code: CodeAdminForbidden,
+					writeError(w, r, log, &Error{Code: CodeAdminForbidden,
 						Message: "the operator endpoints answer loopback clients only: set TOKENLAB_ADMIN_TOKEN to use them from elsewhere"})
 					return
 				}
 				if mark := proxyMark(r); mark != "" {
-					writeError(w, r, log, &Error{Status: http.StatusForbidden, Code: CodeAdminForbidden,
+					writeError(w, r, log, &Error{Code: CodeAdminForbidden,
 						Message: "the request came through a proxy (it carries " + mark + "), so it is not local: set TOKENLAB_ADMIN_TOKEN and send it as Authorization: Bearer <token> to use the operator endpoints"})
 					return
 				}
@@ -60,7 +54,7 @@ func requireAdmin(log *slog.Logger, adminToken mint.Secret) func(http.Handler) h
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(adminToken.Reveal())) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="tokenlab admin"`)
-				writeError(w, r, log, &Error{Status: http.StatusUnauthorized, Code: CodeAdminUnauthorized,
+				writeError(w, r, log, &Error{Code: CodeAdminUnauthorized,
 					Message: "send the admin token as Authorization: Bearer <TOKENLAB_ADMIN_TOKEN>"})
 				return
 			}
@@ -112,7 +106,7 @@ func handleAdminRevoke(log *slog.Logger, sessions *session.Manager, h *hub.Hub) 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if !validSessionID(id) {
-			writeError(w, r, log, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "id",
+			writeError(w, r, log, &Error{Code: CodeInvalidField, Field: "id",
 				Message: "id must be a session id as GET /admin/sessions lists it (26 characters A-Z and 2-7)"})
 			return
 		}

@@ -66,7 +66,7 @@ func New(d Deps) (http.Handler, error) {
 		}
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, d.Logger, &Error{Status: http.StatusForbidden, Code: CodeCrossOrigin,
+		writeError(w, r, d.Logger, &Error{Code: CodeCrossOrigin,
 			Message: "cross-origin request refused: call the API from the page it serves, or add your origin to TOKENLAB_ALLOWED_ORIGINS"})
 	}))
 	routes := http.NewServeMux()

@@ -52,7 +52,7 @@ func allowCORS(origins []string) func(http.Handler) http.Handler {
 func notPreflight(log *slog.Logger, method string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", method+", OPTIONS")
-		writeError(w, r, log, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+		writeError(w, r, log, &Error{Code: CodeMethodNotAllowed,
 			Message: r.URL.Path + " takes " + method + "; OPTIONS answers only CORS preflights from TOKENLAB_ALLOWED_ORIGINS"})
 	})
 }

@@ -6,42 +6,97 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
+	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
+	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
-// Machine-readable error codes, documented in docs/api.md.
+// Machine-readable error codes, documented in docs/api.md. Each has one
+// status, in statusOf: handlers choose the code, never the status.
 const (
-	CodeBadCredentials     = "bad_credentials"     // 401: wrong username or password
-	CodeMissingCredentials = "missing_credentials" // 401: no username or no password
-	CodeGrantNotAllowed    = "grant_not_allowed"   // 403: the user's policy excludes a grant
-	CodeCrossOrigin        = "cross_origin"        // 403: a browser request from another origin
-	CodeInvalidField       = "invalid_field"       // 400: a field has a bad value or type
-	CodeUnknownField       = "unknown_field"       // 400: a field the endpoint does not take
-	CodeDuplicateField     = "duplicate_field"     // 400: a field or JSON key given twice
-	CodeBadJSON            = "bad_json"            // 400: the body is not JSON
-	CodeBodyTooLarge       = "body_too_large"      // 413: over MaxBodyBytes
-	CodeUnsupportedMedia   = "unsupported_media"   // 415: not JSON or a form
-	CodeMethodNotAllowed   = "method_not_allowed"  // 405: see the Allow header
-	CodeNotFound           = "not_found"           // 404
-	CodeRequestTimeout     = "request_timeout"     // 408: the body did not arrive in time
-	CodeRateLimited        = "rate_limited"        // 429: too many failed sign-ins; see Retry-After
-	CodeBusy               = "busy"                // 503: too many password checks at once; see Retry-After
-	CodeInternal           = "internal"            // 500: logged on the server
+	CodeBadJSON            = "bad_json"             // the body is not JSON
+	CodeInvalidField       = "invalid_field"        // a field has a bad value or type
+	CodeUnknownField       = "unknown_field"        // a field the endpoint does not take
+	CodeDuplicateField     = "duplicate_field"      // a field or JSON key given twice
+	CodeNotWebSocket       = "not_websocket"        // a plain HTTP request to GET /ws
+	CodeBadCredentials     = "bad_credentials"      // wrong username or password
+	CodeMissingCredentials = "missing_credentials"  // no username or no password
+	CodeNoSession          = "no_session"           // no session cookie: sign in
+	CodeSessionInvalid     = "session_invalid"      // altered, truncated or foreign cookie
+	CodeSessionExpired     = "session_expired"      // past its absolute lifetime
+	CodeSessionRevoked     = "session_revoked"      // logged out or revoked by an operator
+	CodeAdminUnauthorized  = "admin_unauthorized"   // missing or wrong admin token
+	CodeGrantNotAllowed    = "grant_not_allowed"    // the user's policy excludes a grant
+	CodeCrossOrigin        = "cross_origin"         // a browser request from another origin
+	CodeAdminForbidden     = "admin_forbidden"      // no admin token configured and not from loopback
+	CodeNotFound           = "not_found"            // no such endpoint
+	CodeMethodNotAllowed   = "method_not_allowed"   // see the Allow header
+	CodeRequestTimeout     = "request_timeout"      // the body did not arrive in time
+	CodeBodyTooLarge       = "body_too_large"       // over MaxBodyBytes
+	CodeUnsupportedMedia   = "unsupported_media"    // not JSON or a form
+	CodeHostNotAllowed     = "host_not_allowed"     // a name the server does not answer for
+	CodeRateLimited        = "rate_limited"         // too many failed sign-ins; see Retry-After
+	CodeInternal           = "internal"             // logged on the server
+	CodeNotSaved           = "revocation_not_saved" // ended, but not written to the state directory
+	CodeUnavailable        = "unavailable"          // shutting down, or the revocation list is full
+	CodeBusy               = "busy"                 // too many password checks at once; see Retry-After
 )
 
+// statusOf is the HTTP status of each error code.
+var statusOf = map[string]int{
+	CodeBadJSON:            http.StatusBadRequest,
+	CodeInvalidField:       http.StatusBadRequest,
+	CodeUnknownField:       http.StatusBadRequest,
+	CodeDuplicateField:     http.StatusBadRequest,
+	CodeNotWebSocket:       http.StatusBadRequest,
+	CodeBadCredentials:     http.StatusUnauthorized,
+	CodeMissingCredentials: http.StatusUnauthorized,
+	CodeNoSession:          http.StatusUnauthorized,
+	CodeSessionInvalid:     http.StatusUnauthorized,
+	CodeSessionExpired:     http.StatusUnauthorized,
+	CodeSessionRevoked:     http.StatusUnauthorized,
+	CodeAdminUnauthorized:  http.StatusUnauthorized,
+	CodeGrantNotAllowed:    http.StatusForbidden,
+	CodeCrossOrigin:        http.StatusForbidden,
+	CodeAdminForbidden:     http.StatusForbidden,
+	CodeNotFound:           http.StatusNotFound,
+	CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
+	CodeRequestTimeout:     http.StatusRequestTimeout,
+	CodeBodyTooLarge:       http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMedia:   http.StatusUnsupportedMediaType,
+	CodeHostNotAllowed:     http.StatusMisdirectedRequest,
+	CodeRateLimited:        http.StatusTooManyRequests,
+	CodeInternal:           http.StatusInternalServerError,
+	CodeNotSaved:           http.StatusInternalServerError,
+	CodeUnavailable:        http.StatusServiceUnavailable,
+	CodeBusy:               http.StatusServiceUnavailable,
+}
+
 // Error is an error a client can act on. Handlers return one directly or
-// let writeError map a sentinel to one.
+// let toError map a sentinel to one.
 type Error struct {
-	Status  int
 	Code    string
 	Message string // what was wrong and what to do
 	Field   string // the request field at fault, when there is one
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Status is the HTTP status of e's code.
+func (e *Error) Status() int {
+	if s, ok := statusOf[e.Code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
 
 // errorBody is the JSON shape of every error answer:
 // {"error":{"code":"…","message":"…","field":"…"}}.
@@ -67,26 +122,39 @@ func toError(err error) (e *Error, internal bool) {
 	case errors.As(err, &apiErr):
 		return apiErr, false
 	case errors.As(err, &tooBig):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+		return &Error{Code: CodeBodyTooLarge,
 			Message: "the request body is larger than 64 KiB: send only the fields the endpoint takes"}, false
 	case errors.As(err, &netErr) && netErr.Timeout():
 		// The server's ReadTimeout passed while the body was still coming.
-		return &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout,
+		return &Error{Code: CodeRequestTimeout,
 			Message: "the request body did not arrive in time: send the whole request at once"}, false
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON,
+		return &Error{Code: CodeBadJSON,
 			Message: "the body ended before its Content-Length: send the whole body"}, false
 	case errors.As(err, &grantErr):
-		return &Error{Status: http.StatusForbidden, Code: CodeGrantNotAllowed, Field: "grants." + grantErr.Key,
+		return &Error{Code: CodeGrantNotAllowed, Field: "grants." + grantErr.Key,
 			Message: "grants." + grantErr.Key + " is not allowed for user " + grantErr.Identity + ": ask without it, or have an operator add it with `tokenlab useradd --grants`"}, false
 	case errors.Is(err, users.ErrBadCredentials):
-		return &Error{Status: http.StatusUnauthorized, Code: CodeBadCredentials,
+		return &Error{Code: CodeBadCredentials,
 			Message: "wrong username or password"}, false
+	case errors.Is(err, session.ErrNoSession):
+		return &Error{Code: CodeNoSession, Message: err.Error()}, false
+	case errors.Is(err, session.ErrMalformed), errors.Is(err, session.ErrForged):
+		return &Error{Code: CodeSessionInvalid, Message: err.Error()}, false
+	case errors.Is(err, session.ErrExpired):
+		return &Error{Code: CodeSessionExpired, Message: err.Error()}, false
+	case errors.Is(err, session.ErrRevoked), errors.Is(err, hub.ErrSessionGone):
+		return &Error{Code: CodeSessionRevoked, Message: err.Error()}, false
+	case errors.Is(err, session.ErrRevocationsFull):
+		return &Error{Code: CodeUnavailable,
+			Message: "the server's list of ended sessions is full (" + strconv.Itoa(session.MaxRevocations) + " entries): sign in again when older ones expire, or ask the operator to shorten " + config.EnvSessionLifetime}, false
+	case errors.Is(err, hub.ErrShuttingDown):
+		return &Error{Code: CodeUnavailable, Message: "the server is shutting down: retry in a moment"}, false
 	case errors.As(err, &fieldErr):
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: fieldErr.Field,
+		return &Error{Code: CodeInvalidField, Field: fieldErr.Field,
 			Message: fieldErr.Error()}, false
 	}
-	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
+	return &Error{Code: CodeInternal,
 		Message: "the server failed to handle the request; it has been logged"}, true
 }
 
@@ -97,7 +165,20 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if internal {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	encode(w, e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	encode(w, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+}
+
+// closeCode is the close code of a WebSocket the hub would not take, which
+// tells the client what to do: sign in again (4001), come back later
+// (1001), or close a tab (4008).
+func closeCode(err error) int {
+	switch {
+	case errors.Is(err, hub.ErrSessionGone):
+		return protocol.CloseRevoked
+	case errors.Is(err, hub.ErrShuttingDown):
+		return websocket.CloseGoingAway
+	}
+	return protocol.CloseTooMany
 }
 
 // pagePattern is the page's catch-all route in routes.go.
@@ -110,7 +191,7 @@ const pagePattern = "GET /"
 func unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
 	notAllowed := func(w http.ResponseWriter, r *http.Request, allow string) {
 		w.Header().Set("Allow", allow)
-		writeError(w, r, log, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+		writeError(w, r, log, &Error{Code: CodeMethodNotAllowed,
 			Message: r.Method + " is not allowed on " + r.URL.Path + ": use " + allow})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +212,7 @@ func unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
 			notAllowed(w, r, probe.header.Get("Allow"))
 			return
 		}
-		writeError(w, r, log, &Error{Status: http.StatusNotFound, Code: CodeNotFound,
+		writeError(w, r, log, &Error{Code: CodeNotFound,
 			Message: "no such endpoint: " + r.Method + " " + r.URL.Path + " (see docs/api.md)"})
 	})
 }

@@ -11,10 +11,6 @@ import (
 	"github.com/tokenlab/tokenlab/server/config"
 )
 
-// CodeHostNotAllowed answers a request addressed to a name the server
-// does not answer for (421).
-const CodeHostNotAllowed = "host_not_allowed"
-
 // hostSet holds the names a server answers for: the Host header of every
 // request must name one of them, or be an IP address.
 //
@@ -140,7 +136,7 @@ func allowHosts(log *slog.Logger, hosts hostSet) func(http.Handler) http.Handler
 			log.WarnContext(r.Context(), "request refused: Host is not one this server answers for",
 				"host", truncate(r.Host), "method", r.Method, "path", truncate(r.URL.Path), "remote", r.RemoteAddr,
 				"status", http.StatusMisdirectedRequest)
-			writeError(w, r, log, &Error{Status: http.StatusMisdirectedRequest, Code: CodeHostNotAllowed,
+			writeError(w, r, log, &Error{Code: CodeHostNotAllowed,
 				Message: "this server does not answer for the name " + strconv.Quote(truncate(hostName(r.Host))) +
 					": if you reach it by that name, add the name to " + config.EnvAllowedHosts + " (comma-separated)"})
 		}))

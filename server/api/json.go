@@ -48,10 +48,10 @@ func decodeBytes(body []byte, v any) error {
 	}
 	// dec.More would miss a stray "}" or "]": only the end may follow.
 	if _, err := dec.Token(); err != io.EOF {
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body holds more than one JSON value: send one object"}
+		return &Error{Code: CodeBadJSON, Message: "the body holds more than one JSON value: send one object"}
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body must be a JSON object, not null"}
+		return &Error{Code: CodeBadJSON, Message: "the body must be a JSON object, not null"}
 	}
 	return exactKeys(body, v)
 }
@@ -87,7 +87,7 @@ func unknownField(name string, fields []string) *Error {
 			msg = fmt.Sprintf("%+q is not a field of this request: keys are case-sensitive, write %q", name, f)
 		}
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Field: name, Message: msg}
+	return &Error{Code: CodeUnknownField, Field: name, Message: msg}
 }
 
 // clip shortens a key the client wrote, which the answer echoes back, so
@@ -104,7 +104,7 @@ func clip(key string) string {
 // "grants.video.room"): neither value is picked silently, since another
 // reader of the same body (a proxy, a log, a WAF) may pick the other.
 func duplicateField(path string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: CodeDuplicateField, Field: path,
+	return &Error{Code: CodeDuplicateField, Field: path,
 		Message: fmt.Sprintf("%+q is given more than once: send each field once", path)}
 }
 
@@ -149,15 +149,15 @@ func jsonError(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON,
+		return &Error{Code: CodeBadJSON,
 			Message: fmt.Sprintf("the body is not valid JSON (at byte %d): send a JSON object", syntax.Offset)}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body is truncated JSON: send a whole JSON object"}
+		return &Error{Code: CodeBadJSON, Message: "the body is truncated JSON: send a whole JSON object"}
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
-			return &Error{Status: http.StatusBadRequest, Code: CodeBadJSON, Message: "the body must be a JSON object, not " + typeErr.Value}
+			return &Error{Code: CodeBadJSON, Message: "the body must be a JSON object, not " + typeErr.Value}
 		}
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: typeErr.Field,
+		return &Error{Code: CodeInvalidField, Field: typeErr.Field,
 			Message: fmt.Sprintf("%s must be %s, not %s", typeErr.Field, kind(typeErr), typeErr.Value)}
 	}
 	const unknown = "json: unknown field "
@@ -166,7 +166,7 @@ func jsonError(err error) error {
 		if _, scanErr := fmt.Sscanf(msg[len(unknown):], "%q", &name); scanErr != nil {
 			name = msg[len(unknown):]
 		}
-		return &Error{Status: http.StatusBadRequest, Code: CodeUnknownField, Field: name,
+		return &Error{Code: CodeUnknownField, Field: name,
 			Message: fmt.Sprintf("%s is not a field of this request: check its spelling (see docs/api.md)", name)}
 	}
 	return err

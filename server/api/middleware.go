@@ -144,7 +144,7 @@ func jsonOnly(log *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 			if (hasBody || r.Header.Get("Content-Type") != "") && mediaType(r) != "application/json" {
-				writeError(w, r, log, &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+				writeError(w, r, log, &Error{Code: CodeUnsupportedMedia,
 					Message: r.URL.Path + " takes no body; send none, or JSON with Content-Type: application/json"})
 				return
 			}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
@@ -13,29 +12,18 @@ import (
 	"github.com/tokenlab/tokenlab/server/users"
 )
 
-// Error codes of the session endpoints (POST /token/refresh, POST /logout,
-// GET /ws), all with status 401 unless noted.
-const (
-	CodeNoSession      = "no_session"           // no session cookie: sign in
-	CodeSessionInvalid = "session_invalid"      // altered, truncated or foreign cookie
-	CodeSessionExpired = "session_expired"      // past its absolute lifetime
-	CodeSessionRevoked = "session_revoked"      // logged out or revoked by an operator
-	CodeUnavailable    = "unavailable"          // 503: the server is shutting down, or the revocation list is full
-	CodeNotSaved       = "revocation_not_saved" // 500: ended, but not written to the state directory
-)
-
 // startSession starts a session for a freshly minted token's identity,
 // grants and ttl, hands the token to the hub and sets the cookie.
 func startSession(w http.ResponseWriter, r *http.Request, sessions *session.Manager, h *hub.Hub, u users.User, m mint.Minted) error {
 	s, value, err := sessions.StartWith(u.Identity, u.Credential, m.Claims.Grants, m.Claims.Exp-m.Claims.Nbf)
 	if errors.Is(err, session.ErrTooLarge) {
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "grants", Message: err.Error()}
+		return &Error{Code: CodeInvalidField, Field: "grants", Message: err.Error()}
 	}
 	if err != nil {
-		return sessionError(err)
+		return err
 	}
 	if err := h.Issued(s, m); err != nil {
-		return sessionError(err)
+		return err
 	}
 	session.SetCookie(w, r, value, s.Expires)
 	return nil
@@ -111,40 +99,15 @@ func tokenResponse(m mint.Minted) TokenResponse {
 // client that the session is over all the same.
 func notSaved(r *http.Request, log *slog.Logger, id string, err error) error {
 	log.ErrorContext(r.Context(), "revocation not saved: a restart would forget it; make "+config.EnvStateDir+" writable", "session", id, "err", err)
-	return &Error{Status: http.StatusInternalServerError, Code: CodeNotSaved,
+	return &Error{Code: CodeNotSaved,
 		Message: "the session is ended, but the server could not save that in " + config.EnvStateDir + ", so a restart would forget it: tell the operator (see the server's log)"}
-}
-
-// sessionError maps session and hub errors to what a client sees.
-func sessionError(err error) error {
-	unauthorized := func(code string) error {
-		return &Error{Status: http.StatusUnauthorized, Code: code, Message: err.Error()}
-	}
-	switch {
-	case errors.Is(err, session.ErrNoSession):
-		return unauthorized(CodeNoSession)
-	case errors.Is(err, session.ErrMalformed), errors.Is(err, session.ErrForged):
-		return unauthorized(CodeSessionInvalid)
-	case errors.Is(err, session.ErrExpired):
-		return unauthorized(CodeSessionExpired)
-	case errors.Is(err, session.ErrRevoked), errors.Is(err, hub.ErrSessionGone):
-		return unauthorized(CodeSessionRevoked)
-	case errors.Is(err, session.ErrRevocationsFull):
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-			Message: "the server's list of ended sessions is full (" + strconv.Itoa(session.MaxRevocations) + " entries): sign in again when older ones expire, or ask the operator to shorten " + config.EnvSessionLifetime}
-	case errors.Is(err, hub.ErrShuttingDown):
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the server is shutting down: retry in a moment"}
-	}
-	return err
 }
 
 // writeSessionError answers with a session error; a cookie that can never
 // open again (altered, expired, revoked) is cleared as well.
 func writeSessionError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := sessionError(err)
-	var apiErr *Error
-	if errors.As(e, &apiErr) && apiErr.Status == http.StatusUnauthorized && apiErr.Code != CodeNoSession {
+	if e, _ := toError(err); e.Status() == http.StatusUnauthorized && e.Code != CodeNoSession {
 		session.ClearCookie(w, r)
 	}
-	writeError(w, r, log, e)
+	writeError(w, r, log, err)
 }

@@ -78,7 +78,7 @@ func (g *signInGuard) authenticate(w http.ResponseWriter, r *http.Request, auth 
 			g.log.WarnContext(r.Context(), "sign-in refused: too many failures "+l.what,
 				"username", username, "client", addr, "retry_after_s", after)
 			w.Header().Set("Retry-After", strconv.Itoa(after))
-			return users.User{}, &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited,
+			return users.User{}, &Error{Code: CodeRateLimited,
 				Message: "too many failed sign-ins " + l.what + ": try again in " + strconv.Itoa(after) + " s (see Retry-After)"}
 		}
 	}
@@ -120,7 +120,7 @@ func (g *signInGuard) startCheck(ctx context.Context) error {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeBusy,
+	return &Error{Code: CodeBusy,
 		Message: "the server is checking too many passwords at once: try again in 1 s (see Retry-After)"}
 }
 

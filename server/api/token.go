@@ -50,7 +50,7 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _, basic := r.BasicAuth()
 		fail := func(err error) {
-			if e, _ := toError(err); basic && e.Status == http.StatusUnauthorized {
+			if e, _ := toError(err); basic && e.Status() == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", basicRealm)
 			}
 			writeError(w, r, log, err)
@@ -67,7 +67,7 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 		// One user whichever Unicode form the client typed "é" in.
 		username = users.Normalize(username)
 		if username == "" || password == "" {
-			fail(&Error{Status: http.StatusUnauthorized, Code: CodeMissingCredentials,
+			fail(&Error{Code: CodeMissingCredentials,
 				Message: "send a username and a password: as JSON {\"username\",\"password\"}, as a form, or with HTTP Basic auth"})
 			return
 		}
@@ -165,7 +165,7 @@ func formTokenRequest(r *http.Request) (tokenRequest, error) {
 	fields := jsonFields(reflect.TypeFor[tokenRequest]())
 	if r.MultipartForm != nil && len(r.MultipartForm.File) > 0 {
 		name := clip(slices.Min(slices.Collect(maps.Keys(r.MultipartForm.File))))
-		return req, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: name,
+		return req, &Error{Code: CodeInvalidField, Field: name,
 			Message: fmt.Sprintf("%+q is sent as a file: send every field as a plain form value", name)}
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.PostForm)) {
@@ -187,7 +187,7 @@ func formTokenRequest(r *http.Request) (tokenRequest, error) {
 	if v := r.PostForm.Get("ttl"); v != "" {
 		n, err := parseJSONInt(v)
 		if err != nil {
-			return req, &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "ttl",
+			return req, &Error{Code: CodeInvalidField, Field: "ttl",
 				Message: "ttl must be a whole number of seconds from 1 to 86400, written in plain digits (no sign, no leading zero), got " + strconv.Quote(v)}
 		}
 		req.TTL = &n
@@ -213,7 +213,7 @@ func parseJSONInt(s string) (int64, error) {
 }
 
 func unsupportedMedia() error {
-	return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+	return &Error{Code: CodeUnsupportedMedia,
 		Message: "send the body as application/json or application/x-www-form-urlencoded (set Content-Type)"}
 }
 
@@ -221,7 +221,7 @@ func formError(err error) error {
 	if e, internal := toError(err); !internal {
 		return e
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Message: "the form body could not be read: " + err.Error()}
+	return &Error{Code: CodeInvalidField, Message: "the form body could not be read: " + err.Error()}
 }
 
 func deref(s *string) string {

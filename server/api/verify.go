@@ -36,11 +36,11 @@ func handleVerify(log *slog.Logger, minter *mint.Minter, now func() time.Time) h
 			// As POST /token does: curl -d token=… works too, as strictly.
 			req.Token, err = formToken(w, r)
 		default:
-			err = &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+			err = &Error{Code: CodeUnsupportedMedia,
 				Message: "send the body as application/json ({\"token\": \"<the JWT>\"}) or application/x-www-form-urlencoded (token=<the JWT>), and say so in Content-Type"}
 		}
 		if errors.Is(err, errEmptyBody) || err == nil && req.Token == "" {
-			err = &Error{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "token",
+			err = &Error{Code: CodeInvalidField, Field: "token",
 				Message: "token is missing: send {\"token\": \"<the JWT>\"}"}
 		}
 		if err != nil {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,11 +12,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/session"
-	"github.com/tokenlab/tokenlab/shared/protocol"
 )
-
-// CodeNotWebSocket answers a plain HTTP request to GET /ws (400).
-const CodeNotWebSocket = "not_websocket"
 
 // upgrader keeps per-connection memory small: 1 KiB read buffers, and
 // write buffers borrowed from a pool only while a message is written
@@ -38,7 +33,7 @@ var upgrader = websocket.Upgrader{
 func handleWS(log *slog.Logger, sessions *session.Manager, h *hub.Hub, allowedOrigins []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !sameOrigin(r, allowedOrigins) {
-			writeError(w, r, log, &Error{Status: http.StatusForbidden, Code: CodeCrossOrigin,
+			writeError(w, r, log, &Error{Code: CodeCrossOrigin,
 				Message: "WebSocket from another origin refused: open it from the page this server serves, or add your origin to TOKENLAB_ALLOWED_ORIGINS"})
 			return
 		}
@@ -48,7 +43,7 @@ func handleWS(log *slog.Logger, sessions *session.Manager, h *hub.Hub, allowedOr
 			return
 		}
 		if !websocket.IsWebSocketUpgrade(r) {
-			writeError(w, r, log, &Error{Status: http.StatusBadRequest, Code: CodeNotWebSocket,
+			writeError(w, r, log, &Error{Code: CodeNotWebSocket,
 				Message: "GET /ws is a WebSocket endpoint: connect with a WebSocket client (see docs/protocol.md)"})
 			return
 		}
@@ -68,13 +63,7 @@ func handleWS(log *slog.Logger, sessions *session.Manager, h *hub.Hub, allowedOr
 // refuse closes a connection the hub would not take, with a close code
 // that tells the client what to do.
 func refuse(ws *websocket.Conn, err error) {
-	code := protocol.CloseTooMany
-	switch {
-	case errors.Is(err, hub.ErrSessionGone):
-		code = protocol.CloseRevoked
-	case errors.Is(err, hub.ErrShuttingDown):
-		code = websocket.CloseGoingAway
-	}
+	code := closeCode(err)
 	reason := err.Error()
 	if len(reason) > 123 { // a close frame carries at most 123 bytes of reason
 		reason = reason[:123]
