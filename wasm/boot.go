@@ -6,6 +6,8 @@ import (
 	"errors"
 	"syscall/js"
 	"time"
+
+	"github.com/tokenlab/tokenlab/shared/client"
 )
 
 // app.js sends the session's POST /token/refresh while the program
@@ -15,7 +17,7 @@ import (
 // trip after start-up.
 
 // bootAnswer returns the answer when it has already come. It never blocks.
-func bootAnswer() (r response, ok bool) {
+func bootAnswer() (r client.Response, ok bool) {
 	boot := global.Get("tokenlabBoot")
 	if !boot.Truthy() || !boot.Get("answer").Truthy() {
 		return r, false
@@ -29,7 +31,7 @@ func bootAnswer() (r response, ok bool) {
 // bootResume waits for the answer when app.js sent the request; ok is
 // false when it did not (another loader): the caller asks itself. It
 // blocks: run it on a goroutine.
-func bootResume() (r response, ok bool) {
+func bootResume() (r client.Response, ok bool) {
 	boot := global.Get("tokenlabBoot")
 	if !boot.Truthy() || !boot.Get("resume").Truthy() {
 		return r, false
@@ -39,29 +41,29 @@ func bootResume() (r response, ok bool) {
 	boot.Delete("answer")
 	v, err := await(p)
 	if err != nil { // app.js turns failures into {error}; this is a bug
-		return response{err: err, sent: time.Now(), received: time.Now()}, true
+		return client.Response{Err: err, Sent: time.Now(), Received: time.Now()}, true
 	}
 	return fromBoot(v), true
 }
 
 // fromBoot reads app.js's {status, body, date, sent, received} or
 // {error, sent, received}.
-func fromBoot(v js.Value) response {
-	r := response{
-		sent:     time.UnixMilli(int64(v.Get("sent").Float())),
-		received: time.UnixMilli(int64(v.Get("received").Float())),
+func fromBoot(v js.Value) client.Response {
+	r := client.Response{
+		Sent:     time.UnixMilli(int64(v.Get("sent").Float())),
+		Received: time.UnixMilli(int64(v.Get("received").Float())),
 	}
 	if e := v.Get("error"); e.Truthy() {
-		r.err = errors.New(e.String())
+		r.Err = errors.New(e.String())
 		return r
 	}
-	r.status = v.Get("status").Int()
-	r.date = v.Get("date").String()
-	r.body = []byte(v.Get("body").String())
+	r.Status = v.Get("status").Int()
+	r.ServerTime = parseHTTPDate(v.Get("date").String())
+	r.Body = []byte(v.Get("body").String())
 	return r
 }
 
-// afterPaint runs f on the app loop (through post) once the browser has
+// afterPaint runs f on the client's loop (through post) once the browser has
 // painted the current frame: work the first view does not need waits
 // until the token is on screen. A hidden page paints nothing and gets no
 // animation frames, so there f runs after the current task instead of

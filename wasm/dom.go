@@ -5,6 +5,7 @@ package main
 import (
 	"strconv"
 	"syscall/js"
+	"time"
 )
 
 // The page's DOM helpers: thin wrappers over syscall/js. Elements are built
@@ -58,19 +59,12 @@ func setHidden(e js.Value, hidden bool) {
 
 func setAttr(e js.Value, name, value string) { e.Call("setAttribute", name, value) }
 
-// listener is a DOM event handler that keeps its js.Func so it can be
-// released when it is no longer needed.
-type listener struct {
-	target js.Value
-	event  string
-	fn     js.Func
-}
-
 // on adds a handler. handle runs inside the browser's event dispatch: it
-// must not block, so anything slow is posted to the app loop.
-func on(target js.Value, event string, handle func(ev js.Value)) *listener {
-	l := &listener{target: target, event: event}
-	l.fn = js.FuncOf(func(this js.Value, args []js.Value) any {
+// must not block, so anything slow is posted to the client's loop. The
+// page's handlers live as long as the page, so their js.Func is never
+// released.
+func on(target js.Value, event string, handle func(ev js.Value)) {
+	fn := js.FuncOf(func(this js.Value, args []js.Value) any {
 		var ev js.Value
 		if len(args) > 0 {
 			ev = args[0]
@@ -78,13 +72,7 @@ func on(target js.Value, event string, handle func(ev js.Value)) *listener {
 		handle(ev)
 		return nil
 	})
-	target.Call("addEventListener", event, l.fn)
-	return l
-}
-
-func (l *listener) remove() {
-	l.target.Call("removeEventListener", l.event, l.fn)
-	l.fn.Release()
+	target.Call("addEventListener", event, fn)
 }
 
 // dispatch fires a CustomEvent on window for users' own scripts and tests.
@@ -114,16 +102,17 @@ func clockTime(ms int64) string {
 }
 
 // parseHTTPDate reads an HTTP Date header with the browser's Date.parse,
-// which spares the program Go's time parser.
-func parseHTTPDate(s string) (ms int64, ok bool) {
+// which spares the program Go's time parser. It returns the zero time for
+// what is not a date.
+func parseHTTPDate(s string) time.Time {
 	if s == "" {
-		return 0, false
+		return time.Time{}
 	}
 	v := global.Get("Date").Call("parse", s).Float()
 	if v != v { // NaN: not a date
-		return 0, false
+		return time.Time{}
 	}
-	return int64(v), true
+	return time.UnixMilli(int64(v))
 }
 
 // isoTime formats unix milliseconds as ISO 8601 UTC.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"syscall/js"
 	"time"
+
+	"github.com/tokenlab/tokenlab/shared/client"
 )
 
 // The page talks HTTP through the browser's fetch, not net/http: net/http
@@ -43,19 +45,10 @@ func await(p js.Value) (js.Value, error) {
 // requestTimeout bounds every request the page makes.
 const requestTimeout = 10 * time.Second
 
-// response is a finished HTTP exchange.
-type response struct {
-	status         int
-	body           []byte
-	date           string // the Date header, for the clock offset
-	sent, received time.Time
-	err            error // the request never got an answer
-}
-
 // postJSON sends body to path and waits for the whole answer. It blocks:
 // run it on a goroutine.
-func postJSON(path string, body []byte) response {
-	r := response{sent: time.Now()}
+func postJSON(path string, body []byte) client.Response {
+	r := client.Response{Sent: time.Now()}
 	init := map[string]any{
 		"method":      "POST",
 		"headers":     map[string]any{"Content-Type": "application/json"},
@@ -72,21 +65,21 @@ func postJSON(path string, body []byte) response {
 	}
 	resp, err := await(global.Call("fetch", path, init))
 	if err != nil {
-		r.err = err
-		r.received = time.Now()
+		r.Err = err
+		r.Received = time.Now()
 		return r
 	}
-	r.received = time.Now()
-	r.status = resp.Get("status").Int()
+	r.Received = time.Now()
+	r.Status = resp.Get("status").Int()
 	if d := resp.Get("headers").Call("get", "Date"); d.Truthy() {
-		r.date = d.String()
+		r.ServerTime = parseHTTPDate(d.String())
 	}
 	text, err := await(resp.Call("text"))
 	if err != nil {
-		r.err = err
+		r.Err = err
 		return r
 	}
-	r.body = []byte(text.String())
+	r.Body = []byte(text.String())
 	return r
 }
 

@@ -6,9 +6,11 @@
 // pasted token without sending it anywhere.
 //
 // It uses the browser's fetch and WebSocket through syscall/js instead of
-// net/http to stay small. Decoding, lint, scheduling and what the page shows
-// are plain Go in shared/ and wasm/view, tested on the host; the files here
-// only wire them to the DOM.
+// net/http to stay small. Its logic is plain Go, tested on the host:
+// signing in, the socket and renewal in shared/client, decoding, lint and
+// scheduling in shared/, what the page shows in wasm/view. The files here
+// are adapters: the client's transport over fetch and WebSocket, rendering
+// its snapshots into the DOM, and the window.tokenlab test contract.
 package main
 
 import (
@@ -16,57 +18,91 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/tokenlab/tokenlab/shared/client"
+	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/token"
 	"github.com/tokenlab/tokenlab/wasm/view"
 )
 
 func main() {
-	a := newApp()
-	a.ui = newUI()
-	a.ui.later, a.ui.liveView.later = a.later, a.later
-	wire(a)
-	exportAPI(a)
-	a.publish()
-	a.ui.eventLater("page loaded")
+	p := &page{ui: newUI()}
+	p.c = client.New(client.Config{
+		Transport: client.Transport{Post: postJSON, Dial: dialPage},
+		Observer:  client.Observer{Changed: p.Changed, Event: p.Event, Note: p.Note, Fail: p.Fail},
+		// What a first token's view does not need (the timeline, the
+		// socket) waits until the token is on screen.
+		Later: func(f func()) { afterPaint(p.c.Post, f) },
+	})
+	p.ui.later, p.ui.liveView.later = p.later, p.later
+	wire(p)
+	exportAPI(p)
+	p.ui.eventLater("page loaded")
 	dispatch("tokenlab:notice", map[string]any{"type": "ready"})
-	a.resume() // before the loop: a token already fetched is shown at once
-	if a.tok == nil {
-		a.ui.render(a) // else adopt has rendered
+	// app.js usually asked for the session's token already, while the
+	// program downloaded, and often has the answer: then the token is shown
+	// before the page's first layout, without waiting for the loop.
+	if r, ok := bootAnswer(); ok {
+		p.c.ResumeWith(r)
+	} else {
+		p.c.Resume(func() client.Response {
+			if r, ok := bootResume(); ok {
+				return r
+			}
+			return postJSON("/token/refresh?probe=1", nil)
+		})
+	}
+	if p.c.Snapshot().Token == nil {
+		p.Changed() // else the token's adoption has rendered
 	}
 	// The page is shown now, in the same task as its first view (app.js
 	// hid it while the program started).
 	document.Get("documentElement").Get("classList").Call("remove", "booting")
-	a.run() // never returns: the page lives as long as the tab
+	// The display ticks four times a second. It sleeps rather than using a
+	// time.Ticker: a time.Time channel costs the browser build ~25 KB (see
+	// renew.Clock). The tick only draws; renewal decisions are the client's
+	// and the server's.
+	go func() {
+		for {
+			time.Sleep(250 * time.Millisecond)
+			p.c.Post(p.tick)
+		}
+	}()
+	p.c.Run(nil) // never returns: the page lives as long as the tab
 }
 
+// later runs f on the client's loop once the browser has painted its next
+// frame. Calls run in the order made.
+func (p *page) later(f func()) { afterPaint(p.c.Post, f) }
+
 // wire connects the page's controls and the browser's lifecycle events to
-// the app. Every handler returns at once; work goes to the app loop. These
-// listeners live as long as the page, so they are never released.
-func wire(a *app) {
-	u := a.ui
+// the client. Every handler returns at once; work goes to the client's
+// loop. These listeners live as long as the page, so they are never
+// released.
+func wire(p *page) {
+	u, c := p.ui, p.c
 	on(u.form, "submit", func(ev js.Value) {
 		ev.Call("preventDefault")
 		username, password, ttl, inputs := u.formInputs()
-		a.post(func() { a.submit(username, password, ttl, inputs) })
+		c.Post(func() { p.submit(username, password, ttl, inputs) })
 	})
-	on(u.logout, "click", func(js.Value) { a.post(a.logout) })
-	on(u.renewNow, "click", func(js.Value) { a.post(func() { a.renew("button") }) })
+	on(u.logout, "click", func(js.Value) { c.Logout() })
+	on(u.renewNow, "click", func(js.Value) { c.Renew("button") })
 	on(u.paste, "input", func(js.Value) {
 		raw := u.paste.Get("value").String()
-		a.post(func() { u.inspect(raw, a.clock.now()) })
+		c.Post(func() { u.inspect(raw, c.Now()) })
 	})
-	on(u.verify, "click", func(js.Value) { a.post(a.verify) })
+	on(u.verify, "click", func(js.Value) { c.Post(p.verify) })
 	for _, v := range []*tokenView{u.liveView, u.inspectView} {
 		v := v
 		on(v.parts["copy"], "click", func(js.Value) {
-			a.post(func() {
+			c.Post(func() {
 				if v.tok == nil {
 					return
 				}
 				copyText(v.tok.Raw, func(err error) {
-					a.post(func() {
+					c.Post(func() {
 						if err != nil {
-							a.fail("clipboard", "could not copy: "+err.Error(), "")
+							p.Fail("clipboard", "could not copy: "+err.Error(), "", false)
 							return
 						}
 						setText(v.parts["copy"], "Copied")
@@ -80,15 +116,15 @@ func wire(a *app) {
 	// at the clock again as soon as it is back.
 	on(document, "visibilitychange", func(js.Value) {
 		if document.Get("visibilityState").String() == "visible" {
-			a.post(func() { a.wake("page visible again") })
+			c.Wake("page visible again")
 		}
 	})
-	on(global, "online", func(js.Value) { a.post(func() { a.wake("back online") }) })
-	on(global, "offline", func(js.Value) { a.post(func() { a.ui.event("offline") }) })
-	on(global, "focus", func(js.Value) { a.post(func() { a.wake("focus") }) })
+	on(global, "online", func(js.Value) { c.Wake("back online") })
+	on(global, "offline", func(js.Value) { c.Post(func() { u.event("offline") }) })
+	on(global, "focus", func(js.Value) { c.Wake("focus") })
 	on(global, "pageshow", func(ev js.Value) {
 		if ev.Get("persisted").Bool() { // restored from the back/forward cache
-			a.post(func() { a.wake("page restored") })
+			c.Wake("page restored")
 		}
 	})
 }
@@ -96,15 +132,14 @@ func wire(a *app) {
 // submit builds the sign-in request from the form. The page checks only
 // what it needs to build JSON; the server checks the rest and names the
 // field.
-func (a *app) submit(username, password, ttl string, inputs []view.Input) {
-	a.ui.clearFieldErrors()
+func (p *page) submit(username, password, ttl string, inputs []view.Input) {
+	p.ui.clearFieldErrors()
 	var ttlSeconds *int64
 	if ttl != "" {
 		n, err := strconv.ParseInt(ttl, 10, 64)
 		if err != nil {
 			msg := "ttl must be a whole number of seconds from " + strconv.Itoa(token.MinTTL) + " to " + strconv.Itoa(token.MaxTTL)
-			a.ui.fieldError("ttl", msg)
-			a.fail("invalid_field", msg, "ttl")
+			p.Fail("invalid_field", msg, "ttl", true)
 			return
 		}
 		ttlSeconds = &n
@@ -115,29 +150,30 @@ func (a *app) submit(username, password, ttl string, inputs []view.Input) {
 		if fe, ok := err.(*token.FieldError); ok {
 			field = fe.Field
 		}
-		a.ui.fieldError(field, err.Error())
-		a.fail("invalid_field", err.Error(), field)
+		p.Fail("invalid_field", err.Error(), field, true)
 		return
 	}
-	a.signIn(view.SignInBody(username, password, ttlSeconds, grants))
+	p.c.SignIn(view.SignInBody(username, password, ttlSeconds, grants))
 }
 
 // verify asks the server to check the pasted token's signature: the API
 // key secret never reaches the page.
-func (a *app) verify() {
-	t := a.ui.inspected
+func (p *page) verify() {
+	u := p.ui
+	t := u.inspected
 	if t == nil {
 		return
 	}
-	setText(a.ui.verifyResult, "checking…")
-	a.request("/token/verify", view.VerifyBody(t.Raw), func(r response) {
-		if a.ui.inspected != t {
+	setText(u.verifyResult, "checking…")
+	p.c.Request("/token/verify", view.VerifyBody(t.Raw), func(r client.Response) {
+		if u.inspected != t {
 			return // another token was pasted meanwhile
 		}
-		valid, reason, ok := view.VerifyAnswer(r.body)
-		if r.err != nil || r.status != 200 || !ok {
-			_, msg, _ := errorOf(r)
-			setText(a.ui.verifyResult, "could not check: "+msg)
+		a, ok := protocol.ParseVerifyAnswer(r.Body)
+		valid, reason := a.Valid, a.Reason
+		if r.Err != nil || r.Status != 200 || !ok {
+			_, msg, _ := client.ErrorOf(r)
+			setText(u.verifyResult, "could not check: "+msg)
 			return
 		}
 		text := "signature valid"
@@ -147,22 +183,22 @@ func (a *app) verify() {
 		if reason != "" {
 			text += ": " + reason
 		}
-		setText(a.ui.verifyResult, text)
-		setAttr(a.ui.verifyResult, "data-valid", strconv.FormatBool(valid))
+		setText(u.verifyResult, text)
+		setAttr(u.verifyResult, "data-valid", strconv.FormatBool(valid))
 	})
 }
 
 // exportAPI publishes window.tokenlab for users' own headless tests (the
 // contract is documented in README.md).
-func exportAPI(a *app) {
+func exportAPI(p *page) {
 	api := js.Global().Get("Object").New()
-	api.Set("snapshot", js.FuncOf(func(js.Value, []js.Value) any { return a.snapshotJS() }))
+	api.Set("snapshot", js.FuncOf(func(js.Value, []js.Value) any { return p.snapshotJS() }))
 	test := js.Global().Get("Object").New()
 	// ignoreServerWarnings(true) drops the server's "expiring" pushes, to
 	// show the page's own timer renewing alone.
 	test.Set("ignoreServerWarnings", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		on := len(args) > 0 && args[0].Truthy()
-		a.post(func() { a.ignoreWarnings = on })
+		p.c.SetIgnoreWarnings(on)
 		return nil
 	}))
 	// throttleTimers(ms) makes the page's renewal timer sleep at least ms
@@ -172,7 +208,7 @@ func exportAPI(a *app) {
 		if len(args) > 0 {
 			ms = args[0].Int()
 		}
-		a.sched.SetMinDelay(time.Duration(ms) * time.Millisecond)
+		p.c.SetMinDelay(time.Duration(ms) * time.Millisecond)
 		return nil
 	}))
 	api.Set("test", test)
@@ -180,33 +216,35 @@ func exportAPI(a *app) {
 }
 
 // snapshotJS builds the plain object snapshot() returns.
-func (a *app) snapshotJS() any {
-	a.snapMu.Lock()
-	s := a.snap
-	a.snapMu.Unlock()
-	now := a.clock.now()
-	grants := make([]any, len(s.grants))
-	for i, g := range s.grants {
-		grants[i] = g
+func (p *page) snapshotJS() any {
+	s := p.c.Snapshot()
+	now := p.c.Now()
+	var identity, jti string
+	grants := []any{}
+	if s.Token != nil {
+		identity, jti = s.Token.Claims.Identity(), s.Token.Claims.JTI
+		for _, g := range s.Token.Claims.Grants.Keys() {
+			grants = append(grants, g)
+		}
 	}
 	var expiresAt int64
 	secondsLeft := 0.0
-	if !s.exp.IsZero() {
-		expiresAt = s.exp.Unix()
+	if !s.Exp.IsZero() {
+		expiresAt = s.Exp.Unix()
 		// Not rounded to milliseconds: a token with 0.4 ms left is still
 		// valid, and must not read as 0 s left beside a live status.
-		secondsLeft = max(0, s.exp.Sub(now).Seconds())
+		secondsLeft = max(0, s.Exp.Sub(now).Seconds())
 	}
-	off, _, _ := a.clock.value()
+	off, _, _ := p.c.Offset()
 	return map[string]any{
-		"identity":      s.identity,
-		"jti":           s.jti,
+		"identity":      identity,
+		"jti":           jti,
 		"expiresAt":     expiresAt,
 		"secondsLeft":   secondsLeft,
 		"grants":        grants,
-		"renewals":      s.renewals,
-		"status":        string(view.StatusAt(now, s.exp, s.lead, s.renewing)),
-		"connected":     s.connected,
+		"renewals":      s.Renewals,
+		"status":        string(view.StatusAt(now, s.Exp, s.Lead, s.Renewing)),
+		"connected":     s.Connected,
 		"clockOffsetMs": off.Milliseconds(),
 	}
 }

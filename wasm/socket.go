@@ -4,24 +4,17 @@ package main
 
 import "syscall/js"
 
-// socket wraps one browser WebSocket. Its handlers only copy what arrived
-// and hand it to the app loop; every js.Func is released when the socket
-// closes.
+// socket wraps one browser WebSocket for the client. Its handlers only
+// copy what arrived and hand it on; every js.Func is released when the
+// socket closes.
 type socket struct {
 	ws    js.Value
 	funcs []js.Func
 }
 
-// socketHandlers receive a socket's events on the app loop.
-type socketHandlers struct {
-	open    func()
-	message func(data string)
-	close   func(code int, reason string)
-}
-
-// dial opens a WebSocket to path on the page's own host. post runs each
-// handler on the app loop.
-func dial(path string, post func(func()), h socketHandlers) *socket {
+// dial opens a WebSocket to path on the page's own host; message and
+// closed receive its frames and its end.
+func dial(path string, message func(string), closed func(int, string)) *socket {
 	loc := global.Get("location")
 	scheme := "ws:"
 	if loc.Get("protocol").String() == "https:" {
@@ -36,24 +29,23 @@ func dial(path string, post func(func()), h socketHandlers) *socket {
 		s.funcs = append(s.funcs, fn)
 		s.ws.Set(event, fn)
 	}
-	handle("onopen", func(js.Value) { post(h.open) })
 	handle("onmessage", func(ev js.Value) {
 		data := ev.Get("data")
 		if data.Type() != js.TypeString {
 			return // the protocol sends text frames only
 		}
-		text := data.String()
-		post(func() { h.message(text) })
+		message(data.String())
 	})
 	handle("onclose", func(ev js.Value) {
 		code, reason := ev.Get("code").Int(), ev.Get("reason").String()
 		s.release()
-		post(func() { h.close(code, reason) })
+		closed(code, reason)
 	})
 	return s
 }
 
-func (s *socket) send(text string) bool {
+// Send sends a text frame if the socket is open.
+func (s *socket) Send(text string) bool {
 	if s == nil || s.ws.Get("readyState").Int() != 1 { // 1 is OPEN
 		return false
 	}
@@ -62,7 +54,7 @@ func (s *socket) send(text string) bool {
 }
 
 // close ends the socket without waiting; its close handler still runs.
-func (s *socket) close(code int, reason string) {
+func (s *socket) Close(code int, reason string) {
 	if s != nil {
 		s.ws.Call("close", code, reason)
 	}
@@ -73,7 +65,6 @@ func (s *socket) release() {
 		f.Release()
 	}
 	s.funcs = nil
-	s.ws.Set("onopen", js.Null())
 	s.ws.Set("onmessage", js.Null())
 	s.ws.Set("onclose", js.Null())
 }

@@ -8,6 +8,7 @@ import (
 	"syscall/js"
 	"time"
 
+	"github.com/tokenlab/tokenlab/shared/client"
 	"github.com/tokenlab/tokenlab/shared/token"
 	"github.com/tokenlab/tokenlab/wasm/view"
 )
@@ -24,6 +25,8 @@ type ui struct {
 	liveView, inspectView *tokenView
 	inspected             *token.Token
 	lastStatus            view.Status
+	busyNow               bool // the sign-in button says "Signing in…"
+	bootGone              bool // the "loading" placeholder is removed
 
 	// later runs work after the browser's next paint (app.later).
 	later func(func())
@@ -80,7 +83,7 @@ func (v *tokenView) show(t *token.Token, now time.Time) {
 	}
 	setHidden(v.root, false)
 	c := t.Claims
-	issued, nbf, exp := view.Times(c)
+	issued, nbf, exp := token.Times(c)
 	setText(v.parts["identity"], orDash(c.Identity()))
 	times := []struct {
 		name string
@@ -150,7 +153,7 @@ func (v *tokenView) tick(now time.Time, status view.Status, lead time.Duration) 
 	if v.tok == nil {
 		return
 	}
-	issued, _, exp := view.Times(v.tok.Claims)
+	issued, _, exp := token.Times(v.tok.Claims)
 	left := exp.Sub(now)
 	setText(v.parts["countdown"], view.ExpiresIn(now, exp))
 	frac := view.Progress(now, issued, exp)
@@ -177,50 +180,61 @@ func orDash(s string) string {
 	return s
 }
 
-// render brings the page up to date with the app's state.
-func (u *ui) render(a *app) {
-	now := a.clock.now()
-	u.liveView.show(a.tok, now)
-	setHidden(u.live, a.tok == nil)
-	setHidden(u.logout, a.tok == nil)
-	if a.tok != nil {
-		setText(u.jti, a.tok.Claims.JTI)
+// render brings the page up to date with the client's state s at server
+// time now.
+func (u *ui) render(s client.Snapshot, now time.Time) {
+	u.liveView.show(s.Token, now)
+	setHidden(u.live, s.Token == nil)
+	setHidden(u.logout, s.Token == nil)
+	if s.Token != nil {
+		setText(u.jti, s.Token.Claims.JTI)
 	}
-	setText(u.renewals, strconv.Itoa(a.renewals))
-	u.renewNow.Set("disabled", a.tok == nil || a.renewing)
+	setText(u.renewals, strconv.Itoa(s.Renewals))
+	u.renewNow.Set("disabled", s.Token == nil || s.Renewing)
 	conn := "offline"
 	switch {
-	case a.connected:
+	case s.Connected:
 		conn = "live"
-	case a.tok != nil && a.ws != nil:
+	case s.Token != nil && s.Dialling:
 		conn = "connecting"
-	case a.tok != nil:
+	case s.Token != nil:
 		conn = "reconnecting"
 	}
 	setText(u.conn, conn)
 	setAttr(u.conn, "data-conn", conn)
-	u.tick(a)
+	if s.Phase != client.Starting {
+		u.showSignIn(s.Phase == client.SignedOut)
+	}
+	u.busy(s.SigningIn)
+	u.tickStatus(s, now)
 }
 
 // tick runs four times a second: countdowns, status and clock offset.
-func (u *ui) tick(a *app) {
-	now := a.clock.now()
-	st := a.status()
+func (u *ui) tick(s client.Snapshot, now time.Time, off, unc time.Duration, known bool) {
+	u.tickStatus(s, now)
+	if known {
+		setText(u.offset, view.Offset(off, unc))
+	}
+}
+
+func (u *ui) tickStatus(s client.Snapshot, now time.Time) {
+	st := view.StatusAt(now, s.Exp, s.Lead, s.Renewing)
 	if st != u.lastStatus {
 		u.lastStatus = st
 		setText(u.status, string(st))
 		setAttr(u.status, "data-status", string(st))
 	}
-	u.liveView.tick(now, st, a.lead)
+	u.liveView.tick(now, st, s.Lead)
 	u.inspectView.tick(now, "", 0)
-	if off, unc, known := a.clock.value(); known {
-		setText(u.offset, view.Offset(off, unc))
-	}
 }
 
 // showSignIn shows the sign-in form (signed out) or hides it.
 func (u *ui) showSignIn(show bool) {
 	setHidden(u.signin, !show)
+	if u.bootGone {
+		return
+	}
+	u.bootGone = true
 	if boot := byID("boot"); boot.Truthy() {
 		boot.Call("remove") // the program runs: "loading" is over
 	}
@@ -236,6 +250,10 @@ func (u *ui) focusLive() {
 }
 
 func (u *ui) busy(b bool) {
+	if b == u.busyNow {
+		return
+	}
+	u.busyNow = b
 	u.submit.Set("disabled", b)
 	text := "Sign in and mint"
 	if b {

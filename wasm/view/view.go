@@ -8,9 +8,9 @@ package view
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/tokenlab/tokenlab/shared/client"
 	"github.com/tokenlab/tokenlab/shared/jsonlite"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
@@ -256,36 +256,12 @@ func ExpiresIn(now, exp time.Time) string {
 // "3d 04h 05m" beyond a day.
 func Countdown(left time.Duration) string {
 	if left <= -time.Second {
-		return "expired " + Duration(-left) + " ago"
+		return "expired " + client.Duration(-left) + " ago"
 	}
 	if left < 0 {
 		return "expired"
 	}
-	return Duration(left)
-}
-
-// Duration formats d in whole seconds: "1h 02m 03s", "2m 03s", "3s", and
-// beyond a day, "3d 04h 05m".
-func Duration(d time.Duration) string {
-	s := int64(d / time.Second)
-	h, m := s/3600, s/60%60
-	s %= 60
-	switch {
-	case h > 24:
-		return strconv.FormatInt(h/24, 10) + "d " + two(h%24) + "h " + two(m) + "m"
-	case h > 0:
-		return strconv.FormatInt(h, 10) + "h " + two(m) + "m " + two(s) + "s"
-	case m > 0:
-		return strconv.FormatInt(m, 10) + "m " + two(s) + "s"
-	}
-	return strconv.FormatInt(s, 10) + "s"
-}
-
-func two(n int64) string {
-	if n < 10 {
-		return "0" + strconv.FormatInt(n, 10)
-	}
-	return strconv.FormatInt(n, 10)
+	return client.Duration(left)
 }
 
 // Offset formats a clock offset for a person: "server is 1.234 s ahead".
@@ -338,35 +314,4 @@ func SortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// Times returns when the token was issued (nbf, else iat, else the unix
-// time in its jti, as token.Claims.IssuedAt), its not-before and its expiry;
-// a zero time for each one the token lacks.
-//
-// It works from the claims' numbers rather than calling the Claims methods
-// that return a time.Time: in the browser build, reaching those methods
-// makes the linker keep every method of time.Time, Go's time parser among
-// them, which costs about 25 KB of compressed download.
-func Times(c token.Claims) (issued, notBefore, expires time.Time) {
-	unix := func(s int64) time.Time {
-		if s == 0 {
-			return time.Time{}
-		}
-		return time.Unix(s, 0)
-	}
-	notBefore, expires = unix(c.Nbf), unix(c.Exp)
-	switch {
-	case c.Nbf != 0:
-		issued = notBefore
-	case c.Iat != 0:
-		issued = unix(c.Iat)
-	default:
-		if i := strings.LastIndexByte(c.JTI, '-'); i >= 0 {
-			if s, err := strconv.ParseInt(c.JTI[i+1:], 10, 64); err == nil && s > 0 {
-				issued = unix(s)
-			}
-		}
-	}
-	return issued, notBefore, expires
 }

@@ -274,7 +274,7 @@ func TestTimesMatchClaims(t *testing.T) {
 		{JTI: "no-time-here", Exp: 5},
 		{},
 	} {
-		issued, nbf, exp := view.Times(c)
+		issued, nbf, exp := token.Times(c)
 		if !issued.Equal(c.IssuedAt()) {
 			t.Errorf("%+v: issued %v, want %v", c, issued, c.IssuedAt())
 		}
