@@ -122,6 +122,11 @@ type Config struct {
 	// Now is the local wall clock; nil is time.Now. Tests move it to play
 	// a machine that slept.
 	Now renew.Clock
+	// RenewUnknown renews at once when the server greets the socket
+	// without knowing the session's token (it restarted): the server warns
+	// only about tokens it knows. Without it, the client's own timer
+	// renews at the usual time (the page: fewer renewals after a restart).
+	RenewUnknown bool
 	// Rand returns numbers in [0, 1) for backoff jitter; nil is
 	// math/rand/v2's Float64.
 	Rand func() float64
@@ -167,6 +172,7 @@ type Client struct {
 	// ignoreWarnings is a test hook: drop the server's "expiring" pushes to
 	// show that the client's own timer renews by itself.
 	ignoreWarnings bool
+	renewUnknown   bool
 
 	snapMu sync.Mutex
 	snap   Snapshot
@@ -175,13 +181,14 @@ type Client struct {
 // New builds a client; Run starts it.
 func New(cfg Config) *Client {
 	c := &Client{
-		events: make(chan func(), 256),
-		tr:     cfg.Transport,
-		obs:    cfg.Observer,
-		later:  cfg.Later,
-		rnd:    cfg.Rand,
-		clock:  &serverClock{wall: cfg.Now},
-		pings:  map[string]time.Time{},
+		events:       make(chan func(), 256),
+		tr:           cfg.Transport,
+		obs:          cfg.Observer,
+		later:        cfg.Later,
+		rnd:          cfg.Rand,
+		renewUnknown: cfg.RenewUnknown,
+		clock:        &serverClock{wall: cfg.Now},
+		pings:        map[string]time.Time{},
 	}
 	if c.later == nil {
 		c.later = c.Post

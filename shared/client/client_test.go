@@ -3,6 +3,7 @@ package client_test
 import (
 	"encoding/base64"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
@@ -40,6 +41,17 @@ type server struct {
 	answerRenew bool    // answer renew frames with a new token
 	jti         string
 	exp         int64
+	// now is the server's clock: the bubble's, ahead by skew, or a run's
+	// wall clock.
+	now  func() time.Time
+	skew time.Duration
+}
+
+func (s *server) clock() time.Time {
+	if s.now != nil {
+		return s.now().Add(s.skew)
+	}
+	return time.Now().Add(s.skew)
 }
 
 type socket struct {
@@ -58,7 +70,7 @@ func newServer(tb testing.TB, ttl time.Duration) *server {
 // mint makes the session's next token.
 func (s *server) mint() string {
 	s.minted++
-	now := time.Now()
+	now := s.clock()
 	s.jti = "JT" + strconv.Itoa(s.minted) + "-" + strconv.FormatInt(now.Unix(), 10)
 	s.exp = now.Add(s.ttl).Unix()
 	return mkToken(s.jti, now.Unix(), s.exp)
@@ -74,7 +86,7 @@ func (s *server) post(path string, body []byte) client.Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.posts = append(s.posts, path)
-	r := client.Response{Sent: time.Now(), Received: time.Now(), ServerTime: time.Now()}
+	r := client.Response{Sent: time.Now(), Received: time.Now(), ServerTime: s.clock()}
 	switch path {
 	case "/token":
 		r.Status, r.Body = 200, []byte(s.tokenBody())
@@ -104,7 +116,7 @@ func (s *server) dial(message func(string), closed func(int, string)) client.Soc
 	s.sock = k
 	if s.autoHello {
 		hello := protocol.Message{Type: protocol.TypeHello, Identity: "alice", JTI: s.jti, Exp: s.exp,
-			LeadMS: renew.Lead(s.ttl, renew.DefaultLead).Milliseconds(), ServerTimeMS: time.Now().UnixMilli()}
+			LeadMS: renew.Lead(s.ttl, renew.DefaultLead).Milliseconds(), ServerTimeMS: s.clock().UnixMilli()}
 		go message(string(protocol.Encode(hello)))
 	}
 	return k
@@ -126,7 +138,7 @@ func (k *socket) Send(text string) bool {
 	k.srv.mu.Lock()
 	defer k.srv.mu.Unlock()
 	if m.Type == protocol.TypePing {
-		go k.message(string(protocol.Encode(protocol.Message{Type: protocol.TypePong, ID: m.ID, ServerTimeMS: time.Now().UnixMilli()})))
+		go k.message(string(protocol.Encode(protocol.Message{Type: protocol.TypePong, ID: m.ID, ServerTimeMS: k.srv.clock().UnixMilli()})))
 	}
 	if m.Type == protocol.TypeRenew && k.srv.answerRenew {
 		raw := k.srv.mint()
@@ -271,6 +283,9 @@ func (w *wallClock) add(d time.Duration) {
 
 func start(t *testing.T, srv *server, rnd func() float64) *run {
 	r := &run{t: t, srv: srv, rec: &rec{}, stop: make(chan struct{}), done: make(chan struct{}), wall: &wallClock{}}
+	if srv.now == nil {
+		srv.now = r.wall.now
+	}
 	r.c = client.New(client.Config{Transport: srv.transport(), Observer: r.rec.observer(), Rand: rnd, Now: r.wall.now})
 	go func() { r.c.Run(r.stop); close(r.done) }()
 	r.c.SignIn([]byte(`{"username":"alice","password":"pw"}`))
@@ -410,6 +425,205 @@ func TestSimultaneousTriggersCoalesce(t *testing.T) {
 		sleep(time.Minute)
 		if got := r.rec.renewals(); len(got) != 1 || got[0] != "page timer" {
 			t.Errorf("renewals %q, want one, by the page timer that came first", got)
+		}
+	})
+}
+
+func (s *server) set(f func(s *server)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+// Every way the server ends a session stops the client for good: no
+// reconnecting, no renewing, no knocking.
+func TestSessionEndStopsTheClient(t *testing.T) {
+	tests := []struct {
+		name string
+		end  func(r *run)
+		want string // the signed_out note's reason
+	}{
+		{"revoked message", func(r *run) {
+			r.srv.push(protocol.Message{Type: protocol.TypeRevoked, Reason: "operator"})
+		}, "operator"},
+		{"close 4001", func(r *run) { r.srv.drop(protocol.CloseRevoked) }, "close_4001"},
+		{"close 4002", func(r *run) { r.srv.drop(protocol.CloseSessionExpired) }, "close_4002"},
+		{"error session_gone", func(r *run) {
+			r.srv.push(protocol.Message{Type: protocol.TypeError, Code: protocol.ErrCodeSessionGone, Text: "gone"})
+		}, "session_gone"},
+		{"HTTP 401 while the socket cannot connect", func(r *run) {
+			r.srv.set(func(s *server) {
+				s.refuse = true
+				s.refresh = func() (int, string, error) {
+					return 401, `{"error":{"code":"session_expired","message":"sign in again"}}`, nil
+				}
+			})
+			r.srv.drop(1006)
+			sleep(5 * time.Minute)
+		}, "session_gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := start(t, newServer(t, 10*time.Minute), rand.Float64)
+				defer r.end()
+				tt.end(r)
+				synctest.Wait()
+				out := r.rec.of(client.NoteSignedOut)
+				if len(out) != 1 || out[0].Reason != tt.want {
+					t.Fatalf("signed_out notes %+v, want one with reason %q", out, tt.want)
+				}
+				dials, posts := r.srv.dialCount(), len(r.srv.posts)
+				sleep(time.Hour)
+				if s := r.c.Snapshot(); s.Phase != client.SignedOut || s.Token != nil || s.Dialling {
+					t.Errorf("an hour after the end: %+v", s)
+				}
+				if d, p := r.srv.dialCount(), len(r.srv.posts); d != dials || p != posts {
+					t.Errorf("an hour after the end: %d dials and %d requests more, want none", d-dials, p-posts)
+				}
+			})
+		})
+	}
+}
+
+// A server that cannot be reached is dialled again with growing, jittered
+// delays: each below its backoff ceiling, different from each other, and
+// few enough that a thousand clients do not storm a recovering server.
+func TestReconnectBackoffIsJitteredAndBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := start(t, newServer(t, time.Hour), rand.New(rand.NewPCG(1, 2)).Float64)
+		defer r.end()
+		r.srv.set(func(s *server) { s.refuse, s.refresh = true, offline })
+		r.srv.drop(1006)
+		sleep(10 * time.Minute)
+		r.srv.mu.Lock()
+		dials := append([]time.Time(nil), r.srv.dials...)
+		r.srv.mu.Unlock()
+		gaps := map[time.Duration]bool{}
+		for i := 2; i < len(dials); i++ {
+			gap := dials[i].Sub(dials[i-1])
+			// The first redial follows the drop; gap i follows failure i-1.
+			if ceiling := renew.ReconnectBackoff.Ceiling(i - 1); gap > ceiling {
+				t.Errorf("dial %d came %v after the last, above the ceiling %v", i, gap, ceiling)
+			}
+			gaps[gap] = true
+		}
+		// Full jitter over a 20 s ceiling averages 10 s: about 60 dials in
+		// 10 minutes. A storm would be thousands.
+		if n := len(dials); n < 20 || n > 150 {
+			t.Errorf("%d dials in 10 minutes offline, want 20 to 150", n)
+		}
+		if len(gaps) < len(dials)/2 {
+			t.Errorf("%d distinct delays among %d dials: not jittered", len(gaps), len(dials))
+		}
+		// Every third failure checks the session over HTTP, no more.
+		if n, max := r.srv.count("/token/refresh"), len(dials)/3+2; n > max {
+			t.Errorf("%d refreshes for %d failed dials, want at most %d", n, len(dials), max)
+		}
+	})
+}
+
+// Failed renewals near expiry are retried with backoff bounded by the time
+// left, so several fit before expiry, and never as a storm.
+func TestRenewalRetriesBeforeExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 10 * time.Minute
+		srv := newServer(t, ttl)
+		r := start(t, srv, rand.New(rand.NewPCG(3, 4)).Float64)
+		defer r.end()
+		srv.set(func(s *server) {
+			s.refuse = true
+			s.refresh = func() (int, string, error) {
+				return 503, `{"error":{"code":"unavailable","message":"try later"}}`, nil
+			}
+		})
+		srv.drop(1006)
+		sleep(ttl - 30*time.Second) // the page's timer is due now
+		before := srv.count("/token/refresh")
+		sleep(25 * time.Second)
+		n := srv.count("/token/refresh") - before
+		if n < 3 || n > 60 {
+			t.Errorf("%d renewal attempts in the 25 s before expiry, want 3 to 60", n)
+		}
+		srv.set(func(s *server) { s.refresh = nil })
+		sleep(5 * time.Second)
+		if s := r.c.Snapshot(); s.Token == nil || s.Token.Claims.JTI != srv.jti {
+			t.Errorf("the server answers again: %+v, want its new token %s", s, srv.jti)
+		}
+	})
+}
+
+// The client renews by the server's clock, not its own: a server 90 s
+// ahead gets its renewal 30 s before the token's expiry on its clock.
+func TestClockOffsetSchedulesByServerTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 10 * time.Minute
+		srv := newServer(t, ttl)
+		srv.skew = 90 * time.Second
+		r := start(t, srv, half)
+		defer r.end()
+		off, unc, known := r.c.Offset()
+		if !known || off < 89*time.Second || off > 91*time.Second {
+			t.Fatalf("offset %v ± %v (known %v), want 90 s", off, unc, known)
+		}
+		sleep(ttl - 31*time.Second)
+		if got := r.rec.renewals(); len(got) != 0 {
+			t.Fatalf("renewed %q 31 s before expiry, want the page timer at 30 s", got)
+		}
+		sleep(2 * time.Second)
+		if got := r.rec.renewals(); len(got) != 1 || got[0] != "page timer" {
+			t.Errorf("renewals %q 29 s before expiry, want the page timer's", got)
+		}
+	})
+}
+
+// A machine that slept past its token's renewal time renews within a few
+// seconds of waking, not when its suspended timer would have fired.
+func TestWallClockJumpRenewsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 10 * time.Minute
+		r := start(t, newServer(t, ttl), half)
+		defer r.end()
+		sleep(2 * time.Minute)
+		r.wall.add(9 * time.Minute) // asleep; the server's clock went on
+		sleep(renew.DefaultCheckEvery)
+		if got := r.rec.renewals(); len(got) != 1 || got[0] != "page timer" {
+			t.Fatalf("renewals %q within %v of waking, want the page timer's", got, renew.DefaultCheckEvery)
+		}
+		if s := r.c.Snapshot(); s.Token.Claims.JTI != r.srv.jti {
+			t.Errorf("after waking: %+v, want the server's new token %s", s, r.srv.jti)
+		}
+	})
+}
+
+// Offline for longer than the token lives: the client keeps its session,
+// retries at a bounded pace, and renews as soon as the network is back.
+func TestOfflineLongerThanTheTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 2 * time.Minute
+		srv := newServer(t, ttl)
+		r := start(t, srv, rand.New(rand.NewPCG(5, 6)).Float64)
+		defer r.end()
+		srv.set(func(s *server) { s.refuse, s.refresh = true, offline })
+		srv.drop(1006)
+		sleep(3 * ttl)
+		if s := r.c.Snapshot(); s.Phase != client.SignedIn || s.Connected {
+			t.Fatalf("offline past expiry: %+v, want still signed in, not connected", s)
+		}
+		// Expired, a failed renewal is retried at RetryBackoff's pace (2.5 s on
+		// average); a storm would be thousands.
+		if d, p := srv.dialCount(), srv.count("/token/refresh"); d > 80 || p > 250 {
+			t.Errorf("%d dials and %d refreshes in %v offline: a storm", d, p, 3*ttl)
+		}
+		srv.set(func(s *server) { s.refuse, s.refresh = false, nil })
+		r.c.Wake("back online")
+		synctest.Wait()
+		s := r.c.Snapshot()
+		if !s.Connected || s.Token.Claims.JTI != srv.jti || !s.Exp.After(time.Now()) {
+			t.Errorf("back online: %+v, want connected with the server's new token %s", s, srv.jti)
+		}
+		if got := r.rec.renewals(); len(got) == 0 || got[len(got)-1] != "back online" {
+			t.Errorf("renewals %q, want the last by %q", got, "back online")
 		}
 	})
 }

@@ -95,7 +95,7 @@ func (c *Client) message(m protocol.Message) {
 		case c.tok != nil && m.JTI != "" && m.JTI != c.tok.Claims.JTI && m.Exp > c.tok.Claims.Exp:
 			// Another tab renewed while this one was away: fetch that token.
 			c.renew("reconnect (newer token)")
-		case c.tok != nil && m.JTI == "":
+		case c.tok != nil && m.JTI == "" && c.renewUnknown:
 			// The server lost the session's token (it restarted) and can
 			// warn only about tokens it knows: a new one brings its
 			// warnings back.

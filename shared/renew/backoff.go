@@ -46,14 +46,21 @@ func (b Backoff) Delay(attempt int, rnd func() float64) time.Duration {
 	return time.Duration(r * float64(b.Ceiling(attempt)))
 }
 
+// MinRetry is the shortest wait before retrying a failed renewal. A
+// quarter of the time left shrinks toward nothing as expiry nears, and a
+// client whose requests fail at once (offline) would otherwise retry
+// thousands of times in its token's last milliseconds.
+const MinRetry = 100 * time.Millisecond
+
 // RetryDelay is the wait before the attempt-th retry of a failed renewal of
 // a token with remaining time left: a RetryBackoff delay, but never more
 // than a quarter of what is left, so several retries still fit before
-// expiry. A token already expired is retried at the backoff pace.
+// expiry, and never less than MinRetry. A token already expired is retried
+// at the backoff pace.
 func RetryDelay(attempt int, remaining time.Duration, rnd func() float64) time.Duration {
 	d := RetryBackoff.Delay(attempt, rnd)
 	if q := remaining / 4; remaining > 0 && d > q {
 		d = q
 	}
-	return d
+	return max(d, MinRetry)
 }

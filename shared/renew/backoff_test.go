@@ -49,6 +49,11 @@ func TestRetryDelayFitsBeforeExpiry(t *testing.T) {
 	if got := RetryDelay(10, time.Hour, one); got > RetryBackoff.Max {
 		t.Errorf("RetryDelay = %v, want at most %v", got, RetryBackoff.Max)
 	}
+	for _, left := range []time.Duration{time.Millisecond, 3} {
+		if got := RetryDelay(10, left, one); got != MinRetry {
+			t.Errorf("RetryDelay with %v left = %v, want the floor %v", left, got, MinRetry)
+		}
+	}
 	if got := RetryDelay(10, -time.Second, one); got <= 0 || got > RetryBackoff.Max {
 		t.Errorf("RetryDelay for an expired token = %v, want the backoff pace", got)
 	}
