@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/shared/client"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/renew"
 	"github.com/tokenlab/tokenlab/shared/token"
@@ -35,7 +38,8 @@ const watchReadWait = 90 * time.Second
 
 // cmdWatch is the terminal twin of the page: it signs in, holds the
 // session's WebSocket, renews on every warning and prints one line per
-// event, reconnecting with backoff when the connection drops.
+// event, reconnecting with backoff when the connection drops. It runs the
+// page's own logic (shared/client) over net/http and gorilla/websocket.
 func cmdWatch(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "watch")
 	server := fs.String("server", "", serverFlagHelp)
@@ -71,12 +75,17 @@ func cmdWatch(ctx context.Context, e env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, *bound)
 		defer cancel()
 	}
-	jar, _ := cookiejar.New(nil) // never fails without options
+	signIn := map[string]any{"username": *username, "password": *password}
+	if *ttl != 0 {
+		signIn["ttl"] = *ttl
+	}
+	body, _ := json.Marshal(signIn) // a map of strings and a number
+	jar, _ := cookiejar.New(nil)    // never fails without options
 	w := &watcher{
-		base: base, username: *username, password: *password, ttl: *ttl,
-		out: e.stdout, now: e.now, rnd: rand.Float64,
+		base: base, signIn: body, out: e.stdout, now: e.now, rnd: rand.Float64,
 		http: &http.Client{Jar: jar, Timeout: 15 * time.Second},
 		dial: &websocket.Dialer{Jar: jar, HandshakeTimeout: 15 * time.Second},
+		end:  make(chan error, 1),
 	}
 	return w.run(ctx)
 }
@@ -95,81 +104,60 @@ func serverURL(e env, s string) (*url.URL, error) {
 	return u, nil
 }
 
-// watcher holds one watch run's state.
+// watcher adapts shared/client to the terminal: its transport is net/http
+// and gorilla/websocket, and it prints the client's notes as lines.
 type watcher struct {
-	base               *url.URL
-	username, password string
-	ttl                int64
-	out                io.Writer
-	now                func() time.Time
-	rnd                func() float64
-	http               *http.Client
-	dial               *websocket.Dialer
+	base   *url.URL
+	signIn []byte // the body of POST /token
+	out    io.Writer
+	now    func() time.Time
+	rnd    func() float64
+	http   *http.Client
+	dial   *websocket.Dialer
+	c      *client.Client
 
-	jti     string // the current token's jti
-	renewID int    // numbers renew requests
+	// Owned by the client's loop: the notes arrive there.
+	signedIn     bool // a sign-in has succeeded: later failures are retried
+	signInTries  int  // failed sign-ins in a row
+	revokedShown bool // "revoked" was printed
+
+	// end receives the watch's outcome: nil for a revoked session, or an
+	// error that retrying cannot mend.
+	end chan error
 }
 
-// errStop ends the watch without an error: the session was revoked.
-var errStop = errors.New("stop watching")
-
-// retryable says the connection failed in a way worth retrying.
-type retryable struct{ err error }
-
-func (r retryable) Error() string { return r.err.Error() }
-
-// needSignIn says the session cookie no longer opens (expired, or the
-// server's key changed): sign in again and carry on.
-type needSignIn struct{ code string }
-
-func (n needSignIn) Error() string { return "session refused (" + n.code + ")" }
-
 func (w *watcher) run(ctx context.Context) error {
-	if err := w.signIn(ctx, false); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
-	attempt := 0
-	for {
-		connected, err := w.connect(ctx)
-		if ctx.Err() != nil {
-			w.event("stopped", "")
-			return nil
-		}
-		if errors.Is(err, errStop) {
-			return nil
-		}
-		if connected {
-			attempt = 0
-		}
-		var again needSignIn
-		if errors.As(err, &again) {
-			w.event("session-ended", "code="+again.code+" (signing in again)")
-			if err := w.signIn(ctx, true); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			continue
-		}
-		var r retryable
-		if !errors.As(err, &r) {
-			return err
-		}
-		delay := renew.ReconnectBackoff.Delay(attempt, w.rnd)
-		attempt++
-		w.event("reconnecting", fmt.Sprintf("in=%v after=%q", delay.Round(time.Millisecond), r.err.Error()))
-		t := time.NewTimer(delay)
+	w.c = client.New(client.Config{
+		Transport:    client.Transport{Post: w.post, Dial: w.dialSocket},
+		Observer:     client.Observer{Note: w.note, Fail: w.fail},
+		RenewUnknown: true,
+		Rand:         w.rnd,
+	})
+	w.c.SignIn(w.signIn)
+	stop := make(chan struct{})
+	var result error
+	stopped := false
+	go func() {
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			w.event("stopped", "")
-			return nil
-		case <-t.C:
+			stopped = true
+		case result = <-w.end:
 		}
+		close(stop)
+	}()
+	w.c.Run(stop) // returns after close(stop): result and stopped are set
+	if stopped {
+		w.event("stopped", "")
+		return nil
+	}
+	return result
+}
+
+// finish ends the watch with err (nil: a clean exit).
+func (w *watcher) finish(err error) {
+	select {
+	case w.end <- err:
+	default: // the first outcome wins
 	}
 }
 
@@ -182,77 +170,155 @@ func (w *watcher) event(name, detail string) {
 	fmt.Fprintln(w.out, line)
 }
 
-// signIn posts the credentials; the session cookie lands in the jar. With
-// retry, an unreachable server is retried with backoff (it may be
-// restarting); without, it is an error (a wrong --server).
-func (w *watcher) signIn(ctx context.Context, retry bool) error {
-	body := map[string]any{"username": w.username, "password": w.password}
-	if w.ttl != 0 {
-		body["ttl"] = w.ttl
-	}
-	b, _ := json.Marshal(body)
-	for attempt := 0; ; attempt++ {
-		req, _ := http.NewRequestWithContext(ctx, "POST", w.base.String()+"/token", bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := w.http.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if !retry {
-				return fmt.Errorf("watch: cannot reach %s (is the server running?): %w", w.base, err)
-			}
-			// The server may be restarting: retry like a drop.
-			delay := renew.ReconnectBackoff.Delay(attempt, w.rnd)
-			w.event("reconnecting", fmt.Sprintf("in=%v after=%q", delay.Round(time.Millisecond), err.Error()))
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(delay):
-			}
-			continue
+// note prints what the client reports, and signs in again when the
+// session ended in a way a new sign-in mends.
+func (w *watcher) note(n client.Note) {
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	switch n.Kind {
+	case client.NoteToken:
+		if n.Trigger == client.TriggerSignIn {
+			w.signedIn, w.signInTries = true, 0
+			w.event("signed-in", fmt.Sprintf("identity=%s jti=%s exp=%s", n.Identity, n.JTI, stamp(n.Exp)))
+			return
 		}
-		var tr api.TokenResponse
-		err = readAnswer(resp, &tr)
-		if err != nil {
-			return fmt.Errorf("watch: signing in to %s: %w", w.base, err)
+		reason := n.Reason
+		if reason == "" {
+			reason = n.Trigger
 		}
-		w.jti = tr.JTI
-		w.event("signed-in", fmt.Sprintf("identity=%s jti=%s exp=%s", tr.Identity, tr.JTI, stamp(tr.ExpiresAt)))
-		return nil
+		w.event("renewed", fmt.Sprintf("jti=%s exp=%s reason=%s", n.JTI, stamp(n.Exp), reason))
+	case client.NoteConnected:
+		if n.JTI == "" {
+			// The server does not know this session's token (it
+			// restarted): the client asks for one.
+			w.event("connected", fmt.Sprintf("identity=%s token=unknown clock_offset=%v", n.Identity, ms(n.Offset)))
+			return
+		}
+		w.event("connected", fmt.Sprintf("identity=%s jti=%s exp=%s lead=%v clock_offset=%v",
+			n.Identity, n.JTI, stamp(n.Exp), n.Lead, ms(n.Offset)))
+	case client.NoteExpiring:
+		w.event("expiring", fmt.Sprintf("jti=%s exp=%s left=%v", n.JTI, stamp(n.Exp), ms(n.Left)))
+	case client.NoteExpired:
+		w.event("expired", fmt.Sprintf("jti=%s exp=%s", n.JTI, stamp(n.Exp)))
+	case client.NoteReconnecting:
+		after := (&websocket.CloseError{Code: n.Code, Text: n.Reason}).Error()
+		w.event("reconnecting", fmt.Sprintf("in=%v after=%q", ms(n.Retry), after))
+	case client.NoteRevoked:
+		w.revokedShown = true
+		w.event("revoked", "reason="+n.Reason)
+	case client.NoteSignedOut:
+		switch n.Reason {
+		case "close_" + strconv.Itoa(protocol.CloseSessionExpired), "session_gone":
+			// The cookie no longer opens (the session's lifetime is over,
+			// or the server's key changed): sign in again and carry on.
+			w.event("session-ended", "code="+api.CodeSessionExpired+" (signing in again)")
+			w.c.SignIn(w.signIn)
+		default:
+			if !w.revokedShown {
+				w.event("revoked", "reason="+n.Reason)
+			}
+			w.finish(nil)
+		}
 	}
 }
 
-// connect holds one WebSocket connection until it ends. connected reports
-// whether the server greeted it.
-func (w *watcher) connect(ctx context.Context) (connected bool, err error) {
+// fail prints an error. A first sign-in that fails ends the watch (a
+// wrong --server or password); a later one, after the session ended, is
+// retried with backoff, since the server may be restarting.
+func (w *watcher) fail(code, message, field string, signIn bool) {
+	if !signIn {
+		w.event("error", fmt.Sprintf("code=%s message=%q", code, message))
+		return
+	}
+	if !w.signedIn {
+		if code == "network" {
+			w.finish(fmt.Errorf("watch: cannot reach %s (is the server running?): %s", w.base, message))
+		} else {
+			w.finish(fmt.Errorf("watch: signing in to %s: %s (%s)", w.base, message, code))
+		}
+		return
+	}
+	delay := renew.ReconnectBackoff.Delay(w.signInTries, w.rnd)
+	w.signInTries++
+	w.event("reconnecting", fmt.Sprintf("in=%v after=%q", delay.Round(time.Millisecond), message))
+	time.AfterFunc(delay, func() { w.c.SignIn(w.signIn) })
+}
+
+// post is the client's HTTP: the session cookie lives in the jar.
+func (w *watcher) post(path string, body []byte) client.Response {
+	r := client.Response{Sent: time.Now()}
+	req, err := http.NewRequest("POST", w.base.String()+path, bytes.NewReader(body))
+	if err != nil {
+		r.Err, r.Received = err, time.Now()
+		return r
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.http.Do(req)
+	r.Received = time.Now()
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	defer resp.Body.Close()
+	r.Status = resp.StatusCode
+	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		r.ServerTime = t
+	}
+	r.Body, r.Err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return r
+}
+
+// wsSocket is one gorilla WebSocket for the client. The dial and the reads
+// run on a goroutine of its own, so the client's loop never waits.
+type wsSocket struct {
+	cancel context.CancelFunc // stops a dial in progress
+
+	mu     sync.Mutex
+	conn   *websocket.Conn // nil until dialled
+	closed bool            // Close was called
+}
+
+// dialSocket opens the session's socket as the page would: same cookie,
+// the server's own origin.
+func (w *watcher) dialSocket(message func(string), closed func(int, string)) client.Socket {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &wsSocket{cancel: cancel}
+	go s.run(ctx, w, message, closed)
+	return s
+}
+
+func (s *wsSocket) run(ctx context.Context, w *watcher, message func(string), closed func(int, string)) {
+	defer s.cancel()
 	wsURL := *w.base
 	wsURL.Scheme = strings.Replace(w.base.Scheme, "http", "ws", 1)
 	wsURL.Path = "/ws"
-	h := http.Header{"Origin": {w.base.String()}} // as the page would send
-	conn, resp, err := w.dial.DialContext(ctx, wsURL.String(), h)
+	conn, resp, err := w.dial.DialContext(ctx, wsURL.String(), http.Header{"Origin": {w.base.String()}})
 	if err != nil {
-		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+		switch {
+		case resp != nil && resp.StatusCode == http.StatusUnauthorized:
+			// The upgrade was refused for the session: say it as the
+			// server would on an open socket.
 			code := errorCode(resp)
 			if code == api.CodeSessionRevoked {
-				w.event("revoked", "reason="+code)
-				return false, errStop
+				closed(protocol.CloseRevoked, code)
+			} else {
+				closed(protocol.CloseSessionExpired, code)
 			}
-			return false, needSignIn{code: code}
+		case resp != nil:
+			w.finish(fmt.Errorf("watch: the server refused the WebSocket: %s %s", resp.Status, errorCode(resp)))
+			closed(1006, resp.Status)
+		default:
+			closed(1006, err.Error())
 		}
-		if resp != nil {
-			return false, fmt.Errorf("watch: the server refused the WebSocket: %s %s", resp.Status, errorCode(resp))
-		}
-		return false, retryable{err}
+		return
 	}
 	defer conn.Close()
-	// A cancelled context closes the connection politely, which ends the
-	// read below.
-	stop := context.AfterFunc(ctx, func() {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "watch stopped"), time.Now().Add(time.Second))
-		conn.Close()
-	})
-	defer stop()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return // closed while dialling: nobody listens any more
+	}
+	s.conn = conn
+	s.mu.Unlock()
 	conn.SetPingHandler(func(data string) error {
 		conn.SetReadDeadline(time.Now().Add(watchReadWait))
 		return conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
@@ -261,69 +327,44 @@ func (w *watcher) connect(ctx context.Context) (connected bool, err error) {
 		conn.SetReadDeadline(time.Now().Add(watchReadWait))
 		_, data, err := conn.ReadMessage()
 		if err != nil {
-			var ce *websocket.CloseError
-			switch {
-			case errors.As(err, &ce) && ce.Code == protocol.CloseRevoked:
-				return connected, errStop // "revoked" was printed with its message
-			case errors.As(err, &ce) && ce.Code == protocol.CloseSessionExpired:
-				return connected, needSignIn{code: api.CodeSessionExpired}
+			if ce, ok := errors.AsType[*websocket.CloseError](err); ok {
+				closed(ce.Code, ce.Text)
+			} else {
+				closed(1006, err.Error())
 			}
-			return connected, retryable{err}
+			return
 		}
-		m, err := protocol.Decode(data)
-		if err != nil {
-			w.event("bad-message", err.Error())
-			continue
-		}
-		if err := w.handle(conn, m, &connected); err != nil {
-			return connected, err
-		}
+		message(string(data))
 	}
 }
 
-// handle prints one server message and renews when the server says so.
-func (w *watcher) handle(conn *websocket.Conn, m protocol.Message, connected *bool) error {
-	switch m.Type {
-	case protocol.TypeHello:
-		*connected = true
-		offset := time.UnixMilli(m.ServerTimeMS).Sub(w.now()).Round(time.Millisecond)
-		if m.JTI == "" {
-			// The server does not know this session's token (it restarted):
-			// ask for one.
-			w.event("connected", fmt.Sprintf("identity=%s token=unknown clock_offset=%v", m.Identity, offset))
-			return w.renew(conn)
-		}
-		w.jti = m.JTI
-		w.event("connected", fmt.Sprintf("identity=%s jti=%s exp=%s lead=%v clock_offset=%v",
-			m.Identity, m.JTI, stamp(m.Exp), time.Duration(m.LeadMS)*time.Millisecond, offset))
-	case protocol.TypeExpiring:
-		left := time.Unix(m.Exp, 0).Sub(time.UnixMilli(m.ServerTimeMS))
-		w.event("expiring", fmt.Sprintf("jti=%s exp=%s left=%v", m.JTI, stamp(m.Exp), left.Round(time.Millisecond)))
-		return w.renew(conn)
-	case protocol.TypeExpired:
-		w.event("expired", fmt.Sprintf("jti=%s exp=%s", m.JTI, stamp(m.Exp)))
-		return w.renew(conn)
-	case protocol.TypeToken:
-		w.jti = m.JTI
-		w.event("renewed", fmt.Sprintf("jti=%s exp=%s reason=%s", m.JTI, stamp(m.Exp), m.Reason))
-	case protocol.TypeRevoked:
-		w.event("revoked", "reason="+m.Reason)
-	case protocol.TypeError:
-		w.event("error", fmt.Sprintf("code=%s message=%q", m.Code, m.Text))
-	case protocol.TypePong:
+// Send writes a text frame if the socket is open. Only the client's loop
+// calls it, so there is one writer.
+func (s *wsSocket) Send(text string) bool {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	if conn == nil {
+		return false
 	}
-	return nil
-}
-
-// renew asks for a new token on the socket; the answer is a "token" message.
-func (w *watcher) renew(conn *websocket.Conn) error {
-	w.renewID++
 	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	err := conn.WriteMessage(websocket.TextMessage, protocol.Encode(protocol.Message{Type: protocol.TypeRenew, ID: fmt.Sprint("w", w.renewID)}))
-	if err != nil {
-		return retryable{err}
+	return conn.WriteMessage(websocket.TextMessage, []byte(text)) == nil
+}
+
+// Close ends the socket politely, or stops the dial.
+func (s *wsSocket) Close(code int, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
 	}
-	return nil
+	s.closed = true
+	if s.conn == nil {
+		s.cancel()
+		return
+	}
+	s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	s.conn.Close()
 }
 
 func stamp(unix int64) string { return time.Unix(unix, 0).UTC().Format(time.RFC3339) }
@@ -337,9 +378,7 @@ func readAnswer(resp *http.Response, v any) error {
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
+		var e protocol.ErrorAnswer
 		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
 			return fmt.Errorf("%s: %s (%s)", resp.Status, e.Error.Message, e.Error.Code)
 		}
@@ -354,9 +393,7 @@ func readAnswer(resp *http.Response, v any) error {
 // errorCode reads the code of a JSON error answer.
 func errorCode(resp *http.Response) string {
 	defer resp.Body.Close()
-	var e struct {
-		Error struct{ Code string } `json:"error"`
-	}
+	var e protocol.ErrorAnswer
 	json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
 	return e.Error.Code
 }
