@@ -98,18 +98,6 @@ func (e *Error) Status() int {
 	return http.StatusInternalServerError
 }
 
-// errorBody is the JSON shape of every error answer:
-// {"error":{"code":"…","message":"…","field":"…"}}.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
 // toError maps any error to the answer a client sees. Only unexpected
 // errors become 500s; their detail stays in the log.
 func toError(err error) (e *Error, internal bool) {
@@ -165,7 +153,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if internal {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	encode(w, e.Status(), errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	encode(w, e.Status(), protocol.ErrorAnswer{Error: protocol.ErrorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
 }
 
 // closeCode is the close code of a WebSocket the hub would not take, which

@@ -17,17 +17,13 @@ import (
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
+	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
-// TokenResponse is the answer to POST /token.
-type TokenResponse struct {
-	Token     string `json:"token"`
-	Identity  string `json:"identity"`
-	JTI       string `json:"jti"`
-	ExpiresAt int64  `json:"expires_at"` // unix seconds
-	TTL       int64  `json:"ttl"`        // seconds
-}
+// TokenResponse is the answer to POST /token, defined beside the socket
+// messages for every side that reads it.
+type TokenResponse = protocol.TokenAnswer
 
 // tokenRequest is a sign-in, from JSON, a form or HTTP Basic auth plus an
 // optional body.

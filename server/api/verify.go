@@ -8,17 +8,11 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/shared/protocol"
 )
 
 // VerifyResponse is the answer to POST /token/verify.
-type VerifyResponse struct {
-	// Valid is true when the token is signed with this server's API key.
-	Valid bool `json:"valid"`
-	// Reason says why, for a person.
-	Reason string `json:"reason"`
-	// Expired tells whether a genuine token has expired (false otherwise).
-	Expired bool `json:"expired"`
-}
+type VerifyResponse = protocol.VerifyAnswer
 
 // handleVerify checks a token's signature against the server's key, for
 // the page's "check signature" button: the secret never leaves the server.
