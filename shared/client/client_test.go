@@ -45,6 +45,7 @@ type server struct {
 	// wall clock.
 	now  func() time.Time
 	skew time.Duration
+	jam  chan struct{} // closed when the run ends
 }
 
 func (s *server) clock() time.Time {
@@ -64,7 +65,7 @@ type socket struct {
 }
 
 func newServer(tb testing.TB, ttl time.Duration) *server {
-	return &server{tb: tb, ttl: ttl, autoHello: true, answerRenew: true}
+	return &server{tb: tb, ttl: ttl, autoHello: true, answerRenew: true, jam: make(chan struct{})}
 }
 
 // mint makes the session's next token.
@@ -82,10 +83,24 @@ func (s *server) transport() client.Transport {
 	return client.Transport{Post: s.post, Dial: s.dial}
 }
 
+// stormLimit is more requests than any test needs: past it, the server
+// stops answering (so a storm cannot spin forever on the fake clock) and
+// the test fails.
+const stormLimit = 5000
+
 func (s *server) post(path string, body []byte) client.Response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.posts = append(s.posts, path)
+	if len(s.posts) == stormLimit {
+		s.tb.Errorf("more than %d requests: a storm", stormLimit)
+	}
+	if len(s.posts) >= stormLimit {
+		s.mu.Unlock()
+		<-s.jam // released when the run ends
+		s.mu.Lock()
+		return client.Response{Err: errors.New("jammed")}
+	}
 	r := client.Response{Sent: time.Now(), Received: time.Now(), ServerTime: s.clock()}
 	switch path {
 	case "/token":
@@ -300,6 +315,7 @@ func start(t *testing.T, srv *server, rnd func() float64) *run {
 func (r *run) end() {
 	close(r.stop)
 	<-r.done
+	close(r.srv.jam)
 }
 
 // sleep lets fake time pass with every goroutine settled.

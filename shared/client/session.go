@@ -292,6 +292,12 @@ func (c *Client) fallbackDue() {
 	if c.tok == nil {
 		return
 	}
+	if !renew.Near(c.clock.now(), c.exp, c.lead) {
+		// A fire from before the token changed (the timer's channel holds
+		// one): this token is not due yet.
+		c.sched.Arm(c.exp, c.lead)
+		return
+	}
 	c.renew("page timer")
 }
 
