@@ -84,7 +84,7 @@ func postJSON(path string, body []byte) client.Response {
 }
 
 // copyText puts s on the clipboard. It returns at once; the outcome comes
-// back through done on the app loop.
+// back through done, which posts to the client's loop.
 func copyText(s string, done func(error)) {
 	clip := global.Get("navigator").Get("clipboard")
 	if !clip.Truthy() {

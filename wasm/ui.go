@@ -13,7 +13,7 @@ import (
 	"github.com/tokenlab/tokenlab/wasm/view"
 )
 
-// ui holds the page's elements. It only copies values computed by the app
+// ui holds the page's elements. It only copies values computed by the client
 // and by package view into them.
 type ui struct {
 	status, conn, offset, logout, noticeEl js.Value
@@ -28,7 +28,7 @@ type ui struct {
 	busyNow               bool // the sign-in button says "Signing in…"
 	bootGone              bool // the "loading" placeholder is removed
 
-	// later runs work after the browser's next paint (app.later).
+	// later runs work after the browser's next paint (page.later).
 	later func(func())
 }
 
