@@ -175,8 +175,10 @@ func (w *watcher) event(name, detail string) {
 func (w *watcher) note(n client.Note) {
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	switch n.Kind {
-	case client.NoteToken:
-		if n.Trigger == client.TriggerSignIn {
+	case client.NoteToken, client.NoteKept:
+		// A renewal may bring the current token again (minted in the same
+		// second): it is still the server's answer.
+		if n.Kind == client.NoteToken && n.Trigger == client.TriggerSignIn {
 			w.signedIn, w.signInTries = true, 0
 			w.event("signed-in", fmt.Sprintf("identity=%s jti=%s exp=%s", n.Identity, n.JTI, stamp(n.Exp)))
 			return

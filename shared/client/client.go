@@ -78,6 +78,7 @@ type Kind string
 // The kinds of Note.
 const (
 	NoteToken        Kind = "token"        // a token was adopted (sign-in, resume, renewal)
+	NoteKept         Kind = "kept"         // the server sent the current token again
 	NoteConnected    Kind = "connected"    // the server greeted the socket
 	NoteDisconnected Kind = "disconnected" // a greeted socket closed
 	NoteReconnecting Kind = "reconnecting" // the socket is dialled again after Retry

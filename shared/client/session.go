@@ -237,6 +237,10 @@ func (c *Client) adoptFrom(raw, trigger, reason string, leadMS int64, ours bool)
 		if leadMS > 0 && t.Claims.JTI == c.tok.Claims.JTI {
 			c.lead = time.Duration(leadMS) * time.Millisecond
 		}
+		if t.Claims.JTI == c.tok.Claims.JTI {
+			c.note(Note{Kind: NoteKept, JTI: t.Claims.JTI, Identity: t.Claims.Identity(), Exp: t.Claims.Exp,
+				Trigger: trigger, Reason: reason})
+		}
 		if ours {
 			c.renewing, c.renewID = false, ""
 			c.sched.Arm(c.exp, c.lead)
