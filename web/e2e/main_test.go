@@ -180,8 +180,11 @@ func startServer(bin string) (stop func(), err error) {
 func (s *server) start() error {
 	cmd := exec.Command(s.bin, "serve", "-port", s.port)
 	cmd.Dir = s.dir
+	// The state directory keeps the demo account's random session key, so
+	// that a restart keeps everyone signed in, as the tests of restarts
+	// expect.
 	cmd.Env = append([]string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken,
-		"TOKENLAB_ALLOWED_ORIGINS=" + appURL}, s.env...)
+		"TOKENLAB_ALLOWED_ORIGINS=" + appURL, "TOKENLAB_STATE_DIR=" + s.dir}, s.env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
