@@ -10,7 +10,9 @@ type Client struct {
 	send chan []byte
 	done chan struct{}
 
-	mu     sync.Mutex // guards the fields below
+	// mu guards how the connection ends, which its writer reads without
+	// the hub's mutex.
+	mu     sync.Mutex
 	closed bool
 	code   int    // close code to send, 0 for none (aborted)
 	reason string // close reason
@@ -42,20 +44,21 @@ func (c *Client) CloseCode() (code int, reason string, drain bool) {
 }
 
 // trySend queues msg unless the queue is full, in which case the client is
-// dropped: a hub never waits for one slow reader. Callers hold c.e.mu.
+// dropped: a hub never waits for one slow reader. Callers hold the hub's
+// mutex.
 func (c *Client) trySend(msg []byte) {
 	select {
 	case c.send <- msg:
 	default:
-		c.e.drop(c)
+		c.e.h.dropLocked(c)
 	}
 }
 
 // reply queues an answer from the connection's own reader (which does not
-// hold the entry's lock).
+// hold the hub's mutex).
 func (c *Client) reply(msg []byte) {
-	c.e.mu.Lock()
-	defer c.e.mu.Unlock()
+	c.e.h.mu.Lock()
+	defer c.e.h.mu.Unlock()
 	c.trySend(msg)
 }
 

@@ -8,6 +8,11 @@
 //
 // The hub never blocks on a connection: messages go into a bounded queue
 // per connection, and a connection whose queue is full is dropped.
+//
+// hub.go is the registry of sessions and the operations on it; entry.go
+// is one session (its token, timer and notices); client.go is one
+// connection as the hub sees it, and conn.go the gorilla/websocket
+// transport that drains it.
 package hub
 
 import (
@@ -18,7 +23,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/mint"
@@ -100,14 +104,20 @@ type Options struct {
 }
 
 // Hub is the set of live sessions. It is safe for concurrent use.
+//
+// One mutex, mu, guards the registry and the state of every entry and
+// every entry's connections: each critical section is short (no minting,
+// no network write, no waiting), so a reader can check the hub without
+// tracing retries. Minting runs outside it, one at a time per session
+// (entry.minting).
 type Hub struct {
-	o      Options
-	log    *slog.Logger
-	total  atomic.Int64 // connections attached, across sessions
-	mu     sync.Mutex   // guards sessions and closed
-	closed bool
-	// sessions holds each live session by id.
-	sessions map[string]*entry
+	o   Options
+	log *slog.Logger
+
+	mu       sync.Mutex
+	closed   bool
+	total    int               // connections attached, across sessions
+	sessions map[string]*entry // each live session by id
 }
 
 // New returns a Hub.
@@ -163,37 +173,9 @@ func New(o Options) *Hub {
 // Limits returns the connection limits in effect: per session and in total.
 func (h *Hub) Limits() (perSession, total int) { return h.o.MaxConnsPerSession, h.o.MaxConns }
 
-// entry is one live session.
-type entry struct {
-	h    *Hub
-	sess session.Session
-
-	// renewMu serialises minting for the session: one mint at a time, and
-	// requests that waited on it take its result.
-	renewMu sync.Mutex
-
-	mu sync.Mutex // guards everything below
-	// gone is set when the entry left the hub; revoked says it was ended
-	// (not merely forgotten while idle).
-	gone, revoked bool
-	hasTok        bool
-	tok           mint.Minted
-	exp           time.Time // tok's exp
-	mintedAt      time.Time // when the hub learnt of tok
-	gen           uint64    // counts tokens; a change means a mint happened
-	lead          time.Duration
-	warnAt        time.Time // exp − lead (jitter included)
-	warned        bool      // "expiring" sent for tok
-	expiredSent   bool      // "expired" sent for tok
-	clients       map[*Client]struct{}
-	timer         *time.Timer
-}
-
-// entryFor returns the live entry of s, creating it when the session is
-// new to the hub (after sign-in, or after a restart).
-func (h *Hub) entryFor(s session.Session) (*entry, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// entryLocked returns the live entry of s, creating it when the session
+// is new to the hub (after sign-in, or after a restart). Callers hold h.mu.
+func (h *Hub) entryLocked(s session.Session) (*entry, error) {
 	if h.closed {
 		return nil, ErrShuttingDown
 	}
@@ -208,25 +190,43 @@ func (h *Hub) entryFor(s session.Session) (*entry, error) {
 	}
 	e := &entry{h: h, sess: s, clients: make(map[*Client]struct{})}
 	h.sessions[s.ID] = e
-	e.mu.Lock()
 	e.schedule(h.o.Now())
-	e.mu.Unlock()
 	return e, nil
+}
+
+// evictLocked forgets one session without a connection or a mint in
+// flight to make room, looking at a bounded number of them (map order is
+// random enough to spread the choice). Callers hold h.mu.
+func (h *Hub) evictLocked() {
+	const look = 64
+	n := 0
+	for _, e := range h.sessions {
+		if n++; n > look {
+			return
+		}
+		if len(e.clients) == 0 && e.minting == nil {
+			h.forgetLocked(e)
+			return
+		}
+	}
+}
+
+// forgetLocked drops an entry that has no connection and no mint in
+// flight; a later request for its session (the cookie is still valid)
+// starts a new one. Callers hold h.mu.
+func (h *Hub) forgetLocked(e *entry) {
+	e.stop()
+	delete(h.sessions, e.sess.ID)
 }
 
 // Issued records the token minted at sign-in for a new session (and tells
 // any connection the session already has).
 func (h *Hub) Issued(s session.Session, m mint.Minted) error {
-	e, err := h.entryFor(s)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, err := h.entryLocked(s)
 	if err != nil {
 		return err
-	}
-	e.renewMu.Lock()
-	defer e.renewMu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.gone {
-		return ErrSessionGone
 	}
 	e.setToken(m, h.o.Now(), "sign_in", nil, "")
 	return nil
@@ -241,236 +241,65 @@ func (h *Hub) Renew(ctx context.Context, s session.Session) (mint.Minted, error)
 
 // renew implements Renew; a request from a connection (from, with its
 // message id) gets the answer carrying its id, and the others the push.
+// A request that finds a mint in flight for the session waits for it and
+// shares its token; one that finds a token minted within the coalescing
+// window takes that token.
 func (h *Hub) renew(ctx context.Context, s session.Session, from *Client, id string) (mint.Minted, error) {
-	for {
-		e, err := h.entryFor(s)
-		if err != nil {
-			return mint.Minted{}, err
-		}
-		m, err := e.renew(ctx, from, id)
-		if errors.Is(err, errForgotten) {
-			continue // the idle entry was dropped meanwhile: start a new one
-		}
-		var ce *checkError
-		if errors.As(err, &ce) {
-			h.endChanged(s.ID, ce.err)
-		}
-		return m, err
-	}
-}
-
-// errForgotten says an entry was dropped as idle, not revoked.
-var errForgotten = errors.New("hub: session entry forgotten")
-
-func (e *entry) renew(ctx context.Context, from *Client, id string) (mint.Minted, error) {
-	h := e.h
-	e.mu.Lock()
-	arrived := e.gen
-	e.mu.Unlock()
-
-	e.renewMu.Lock()
-	defer e.renewMu.Unlock()
-
 	// Checked before coalescing too: a session the users file no longer
 	// grants gets not even the token already minted.
-	if err := h.o.Check(e.sess); err != nil {
+	if err := h.o.Check(s); err != nil {
+		h.endChanged(s.ID, err)
 		return mint.Minted{}, &checkError{err}
 	}
-
-	e.mu.Lock()
-	if err := e.goneErr(); err != nil {
-		e.mu.Unlock()
+	h.mu.Lock()
+	e, err := h.entryLocked(s)
+	if err != nil {
+		h.mu.Unlock()
 		return mint.Minted{}, err
 	}
+	if f := e.minting; f != nil {
+		h.mu.Unlock()
+		<-f.done
+		if f.err == nil && from != nil {
+			h.mu.Lock()
+			from.trySend(e.tokenMessage(h.o.Now(), "renewed", id))
+			h.mu.Unlock()
+		}
+		return f.m, f.err
+	}
 	now := h.o.Now()
-	if e.hasTok && (e.gen != arrived || e.fresh(now)) {
-		// Coalesced: a token was minted while this request waited, or just
-		// before it. The other connections already have it.
+	if e.hasTok && e.fresh(now) {
+		// Coalesced: the other connections already have this token.
 		m := e.tok
 		if from != nil {
 			from.trySend(e.tokenMessage(now, "renewed", id))
 		}
-		e.mu.Unlock()
+		h.mu.Unlock()
 		return m, nil
 	}
-	e.mu.Unlock()
+	f := &flight{done: make(chan struct{})}
+	e.minting = f
+	h.mu.Unlock()
 
-	m, err := h.o.Mint(ctx, e.sess)
-	if err != nil {
-		return mint.Minted{}, err
-	}
+	f.m, f.err = h.o.Mint(ctx, e.sess)
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.goneErr(); err != nil {
-		return mint.Minted{}, err
-	}
-	e.setToken(m, h.o.Now(), "renewed", from, id)
-	return m, nil
-}
-
-func (e *entry) goneErr() error {
-	switch {
-	case e.revoked:
-		return ErrSessionGone
-	case e.gone:
-		return errForgotten
-	}
-	return nil
-}
-
-// fresh reports whether the current token is recent enough to hand out
-// instead of minting: inside the coalescing window and not yet due for
-// renewal. Callers hold e.mu.
-func (e *entry) fresh(now time.Time) bool {
-	w := e.h.o.CoalesceWindow
-	return w > 0 && now.Sub(e.mintedAt) < w && now.Before(e.warnAt)
-}
-
-// setToken makes m the session's token, pushes it to every connection
-// (the requester, if any, gets it with its id) and reschedules the timer.
-// Callers hold e.mu.
-func (e *entry) setToken(m mint.Minted, now time.Time, reason string, from *Client, id string) {
-	h := e.h
-	e.tok, e.hasTok = m, true
-	e.gen++
-	e.mintedAt = now
-	e.exp = time.Unix(m.Claims.Exp, 0)
-	ttl := m.Claims.TTL()
-	if ttl <= 0 {
-		ttl = e.exp.Sub(now)
-	}
-	lead := renew.Lead(ttl, h.o.Lead)
-	e.lead = lead + h.o.Jitter(renew.MaxJitter(lead))
-	e.warnAt = e.exp.Add(-e.lead)
-	e.warned, e.expiredSent = false, false
-
-	// The push is encoded once, and only when a tab other than the
-	// requester needs it: most renewals come over HTTP from a session with
-	// no socket, and encoding a token message was a tenth of their cost.
-	var push []byte
-	for c := range e.clients {
-		if c == from {
-			c.trySend(e.tokenMessage(now, reason, id))
-			continue
-		}
-		if push == nil {
-			push = e.tokenMessage(now, reason, "")
-		}
-		c.trySend(push)
-	}
-	e.schedule(now)
-}
-
-// schedule arms the session's one timer for its next event: the warning,
-// the expiry or the session's end. Callers hold e.mu.
-func (e *entry) schedule(now time.Time) {
-	if e.gone {
-		return
-	}
-	next := e.sess.Expires
-	if e.hasTok && !e.expiredSent && e.exp.Before(next) {
-		next = e.exp
-	}
-	if e.hasTok && !e.warned && e.warnAt.Before(next) {
-		next = e.warnAt
-	}
-	d := max(next.Sub(now), 0)
-	if e.timer == nil {
-		e.timer = time.AfterFunc(d, e.fire)
-	} else {
-		e.timer.Reset(d)
-	}
-}
-
-// fire runs on the session's timer. It works out from the clock which
-// event is due, so a stale or early firing does no harm.
-func (e *entry) fire() {
-	h := e.h
-	now := h.o.Now()
-	e.mu.Lock()
-	if e.gone {
-		e.mu.Unlock()
-		return
-	}
-	if !now.Before(e.sess.Expires) {
-		e.mu.Unlock()
-		h.end(e.sess.ID, "session_expired", protocol.CloseSessionExpired, "the session reached its absolute lifetime: sign in again")
-		return
-	}
-	switch {
-	case e.hasTok && !e.expiredSent && !now.Before(e.exp):
-		e.expiredSent, e.warned = true, true
-		e.broadcast(e.noticeMessage(protocol.TypeExpired, now))
-	case e.hasTok && !e.warned && !now.Before(e.warnAt):
-		e.warned = true
-		e.broadcast(e.noticeMessage(protocol.TypeExpiring, now))
-	}
-	idle := e.idle()
-	if !idle {
-		e.schedule(now)
-	}
-	e.mu.Unlock()
-	if idle {
-		h.forget(e)
-	}
-}
-
-// idle reports whether the entry has nothing left to do: no connection to
-// tell and no valid token to share. Callers hold e.mu.
-func (e *entry) idle() bool { return len(e.clients) == 0 && (!e.hasTok || e.expiredSent) }
-
-// forget drops an idle entry; a later request for its session (the cookie
-// is still valid) starts a new one.
-func (h *Hub) forget(e *entry) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.gone || !e.idle() || !e.renewMu.TryLock() {
-		return // it came back to life, or a renewal is under way
+	e.minting = nil
+	switch {
+	case f.err != nil:
+	case e.revoked:
+		f.err = ErrSessionGone
+	case e.gone:
+		f.err = ErrShuttingDown // only Shutdown drops an entry with a mint in flight
+	default:
+		e.setToken(f.m, h.o.Now(), "renewed", from, id)
 	}
-	defer e.renewMu.Unlock()
-	e.gone = true
-	if e.timer != nil {
-		e.timer.Stop()
+	if f.err != nil {
+		f.m = mint.Minted{}
 	}
-	if h.sessions[e.sess.ID] == e {
-		delete(h.sessions, e.sess.ID)
-	}
-}
-
-// evictLocked forgets one session without a connection to make room,
-// looking at a bounded number of them (map order is random enough to
-// spread the choice). Callers hold h.mu.
-func (h *Hub) evictLocked() {
-	const look = 64
-	n := 0
-	for id, e := range h.sessions {
-		if n++; n > look {
-			return
-		}
-		e.mu.Lock()
-		if len(e.clients) > 0 || !e.renewMu.TryLock() {
-			e.mu.Unlock()
-			continue
-		}
-		e.gone = true
-		if e.timer != nil {
-			e.timer.Stop()
-		}
-		e.renewMu.Unlock()
-		e.mu.Unlock()
-		delete(h.sessions, id)
-		return
-	}
-}
-
-// broadcast queues msg on every connection. Callers hold e.mu.
-func (e *entry) broadcast(msg []byte) {
-	for c := range e.clients {
-		c.trySend(msg)
-	}
+	close(f.done)
+	return f.m, f.err
 }
 
 // ReasonUsersFile is the "revoked" reason of a session ended because the
@@ -519,30 +348,29 @@ func (h *Hub) Revoke(id, reason string) bool {
 
 func (h *Hub) end(id, reason string, code int, text string) bool {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	e, ok := h.sessions[id]
 	if ok {
-		delete(h.sessions, id)
+		h.endLocked(e, reason, code, text)
 	}
-	h.mu.Unlock()
-	if !ok {
-		return false
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.gone, e.revoked = true, true
-	if e.timer != nil {
-		e.timer.Stop()
-	}
+	return ok
+}
+
+// endLocked ends e: its connections get "revoked" and then the close code.
+// Callers hold h.mu.
+func (h *Hub) endLocked(e *entry, reason string, code int, text string) {
+	delete(h.sessions, e.sess.ID)
+	e.stop()
+	e.revoked = true
 	msg := protocol.Encode(protocol.Message{Type: protocol.TypeRevoked, ServerTimeMS: h.o.Now().UnixMilli(), Reason: reason})
 	for c := range e.clients {
 		c.trySend(msg)
 		if _, still := e.clients[c]; still { // not dropped for a full queue
 			c.shut(code, text, true)
-			h.total.Add(-1)
+			h.total--
 		}
 	}
 	clear(e.clients)
-	return true
 }
 
 // Attach registers a new connection of session s and queues its hello
@@ -552,71 +380,56 @@ func (h *Hub) Attach(s session.Session) (*Client, error) {
 		h.endChanged(s.ID, err)
 		return nil, &checkError{err}
 	}
-	if n := h.total.Add(1); n > int64(h.o.MaxConns) {
-		h.total.Add(-1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.total >= h.o.MaxConns {
 		return nil, fmt.Errorf("%w: the server has %d connections, its limit: retry later", ErrTooManyConns, h.o.MaxConns)
 	}
-	for {
-		e, err := h.entryFor(s)
-		if err != nil {
-			h.total.Add(-1)
-			return nil, err
-		}
-		e.mu.Lock()
-		if e.gone && !e.revoked {
-			e.mu.Unlock()
-			continue // forgotten meanwhile: start a new entry
-		}
-		if err := e.goneErr(); err != nil {
-			e.mu.Unlock()
-			h.total.Add(-1)
-			return nil, err
-		}
-		if len(e.clients) >= h.o.MaxConnsPerSession {
-			e.mu.Unlock()
-			h.total.Add(-1)
-			return nil, fmt.Errorf("%w: it already has %d connections, the limit: close a tab", ErrTooManyForSession, h.o.MaxConnsPerSession)
-		}
-		c := newClient(e, h.o.SendBuffer)
-		e.clients[c] = struct{}{}
-		now := h.o.Now()
-		c.trySend(e.helloMessage(now))
-		switch {
-		case e.hasTok && e.expiredSent:
-			c.trySend(e.noticeMessage(protocol.TypeExpired, now))
-		case e.hasTok && e.warned:
-			c.trySend(e.noticeMessage(protocol.TypeExpiring, now))
-		}
-		e.mu.Unlock()
-		return c, nil
+	e, err := h.entryLocked(s)
+	if err != nil {
+		return nil, err
 	}
+	if len(e.clients) >= h.o.MaxConnsPerSession {
+		return nil, fmt.Errorf("%w: it already has %d connections, the limit: close a tab", ErrTooManyForSession, h.o.MaxConnsPerSession)
+	}
+	c := newClient(e, h.o.SendBuffer)
+	e.clients[c] = struct{}{}
+	h.total++
+	now := h.o.Now()
+	c.trySend(e.helloMessage(now))
+	switch {
+	case e.hasTok && e.expiredSent:
+		c.trySend(e.noticeMessage(protocol.TypeExpired, now))
+	case e.hasTok && e.warned:
+		c.trySend(e.noticeMessage(protocol.TypeExpiring, now))
+	}
+	return c, nil
 }
 
 // Detach removes a connection that closed.
 func (h *Hub) Detach(c *Client) {
+	h.mu.Lock()
 	e := c.e
-	e.mu.Lock()
-	_, ok := e.clients[c]
-	if ok {
+	if _, ok := e.clients[c]; ok {
 		delete(e.clients, c)
-		h.total.Add(-1)
+		h.total--
+		if !e.gone && e.idle() && e.minting == nil {
+			h.forgetLocked(e)
+		}
 	}
-	idle := ok && !e.gone && e.idle()
-	e.mu.Unlock()
+	h.mu.Unlock()
 	c.shut(1000, "", false)
-	if idle {
-		h.forget(e)
-	}
 }
 
-// drop removes a connection whose queue is full. Callers hold c.e.mu.
-func (e *entry) drop(c *Client) {
+// dropLocked removes a connection whose queue is full. Callers hold h.mu.
+func (h *Hub) dropLocked(c *Client) {
+	e := c.e
 	if _, ok := e.clients[c]; !ok {
 		return
 	}
 	delete(e.clients, c)
-	e.h.total.Add(-1)
-	e.h.log.Warn("dropped a connection that stopped reading", "session", e.sess.ID)
+	h.total--
+	h.log.Warn("dropped a connection that stopped reading", "session", e.sess.ID)
 	c.abort(closeTooSlow, "the connection stopped reading its messages")
 }
 
@@ -624,26 +437,17 @@ func (e *entry) drop(c *Client) {
 // timers; Attach and Renew fail afterwards.
 func (h *Hub) Shutdown() {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.closed = true
-	entries := make([]*entry, 0, len(h.sessions))
 	for _, e := range h.sessions {
-		entries = append(entries, e)
-	}
-	clear(h.sessions)
-	h.mu.Unlock()
-	for _, e := range entries {
-		e.mu.Lock()
-		e.gone = true
-		if e.timer != nil {
-			e.timer.Stop()
-		}
+		e.stop()
 		for c := range e.clients {
 			c.shut(closeGoingAway, "the server is shutting down", false)
-			h.total.Add(-1)
 		}
 		clear(e.clients)
-		e.mu.Unlock()
 	}
+	clear(h.sessions)
+	h.total = 0
 }
 
 // Info describes one live session for operators.
@@ -660,22 +464,16 @@ type Info struct {
 // Sessions lists the live sessions, oldest first.
 func (h *Hub) Sessions() []Info {
 	h.mu.Lock()
-	entries := make([]*entry, 0, len(h.sessions))
+	out := make([]Info, 0, len(h.sessions))
 	for _, e := range h.sessions {
-		entries = append(entries, e)
-	}
-	h.mu.Unlock()
-	out := make([]Info, 0, len(entries))
-	for _, e := range entries {
-		e.mu.Lock()
 		in := Info{ID: e.sess.ID, Identity: e.sess.Identity, Connections: len(e.clients),
 			SessionExp: e.sess.Expires.UTC(), Created: e.sess.Created.UTC()}
 		if e.hasTok {
 			in.JTI, in.TokenExp = e.tok.Claims.JTI, e.exp.UTC()
 		}
-		e.mu.Unlock()
 		out = append(out, in)
 	}
+	h.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Created.Equal(out[j].Created) {
 			return out[i].Created.Before(out[j].Created)
@@ -697,29 +495,8 @@ func (h *Hub) Lookup(id string) (session.Session, bool) {
 }
 
 // Connections is the number of attached connections.
-func (h *Hub) Connections() int { return int(h.total.Load()) }
-
-// Messages. Callers hold e.mu.
-
-func (e *entry) helloMessage(now time.Time) []byte {
-	m := protocol.Message{Type: protocol.TypeHello, ServerTimeMS: now.UnixMilli(),
-		Identity: e.sess.Identity, SessionExpMS: e.sess.Expires.UnixMilli()}
-	if e.hasTok {
-		m.JTI, m.Exp, m.LeadMS = e.tok.Claims.JTI, e.tok.Claims.Exp, e.lead.Milliseconds()
-	}
-	return protocol.Encode(m)
-}
-
-func (e *entry) noticeMessage(typ string, now time.Time) []byte {
-	m := protocol.Message{Type: typ, ServerTimeMS: now.UnixMilli(), JTI: e.tok.Claims.JTI, Exp: e.tok.Claims.Exp}
-	if typ == protocol.TypeExpiring {
-		m.LeadMS = e.lead.Milliseconds()
-	}
-	return protocol.Encode(m)
-}
-
-func (e *entry) tokenMessage(now time.Time, reason, id string) []byte {
-	return protocol.Encode(protocol.Message{Type: protocol.TypeToken, ID: id, ServerTimeMS: now.UnixMilli(),
-		Token: e.tok.Token, JTI: e.tok.Claims.JTI, Exp: e.tok.Claims.Exp, Identity: e.tok.Claims.Identity(),
-		LeadMS: e.lead.Milliseconds(), Reason: reason})
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.total
 }
