@@ -707,10 +707,10 @@ func TestHostilePingFloodInParallel(t *testing.T) {
 				switch {
 				case !errors.As(err, &ce) || ce.Code != protocol.CloseRateLimited:
 					errs <- fmt.Errorf("the flood ended with %v, want close %d", err, protocol.CloseRateLimited)
-				case pongs.Load() > hub.MessageBurst+hub.MessageRate:
+				case pongs.Load() > api.MessageBurst+api.MessageRate:
 					// The burst, and what the rate refills in the second
 					// the flood takes at most.
-					errs <- fmt.Errorf("%d pongs answered, more than the burst of %d", pongs.Load(), hub.MessageBurst)
+					errs <- fmt.Errorf("%d pongs answered, more than the burst of %d", pongs.Load(), api.MessageBurst)
 				default:
 					errs <- nil
 				}

@@ -56,7 +56,7 @@ func handleWS(log *slog.Logger, sessions *session.Manager, h *hub.Hub, allowedOr
 			refuse(ws, err)
 			return
 		}
-		h.Serve(r.Context(), ws, c)
+		serveConn(r.Context(), ws, h, c)
 	})
 }
 
@@ -64,11 +64,7 @@ func handleWS(log *slog.Logger, sessions *session.Manager, h *hub.Hub, allowedOr
 // that tells the client what to do.
 func refuse(ws *websocket.Conn, err error) {
 	code := closeCode(err)
-	reason := err.Error()
-	if len(reason) > 123 { // a close frame carries at most 123 bytes of reason
-		reason = reason[:123]
-	}
-	ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	ws.WriteControl(websocket.CloseMessage, closeFrame(code, err.Error()), time.Now().Add(time.Second))
 	ws.Close()
 }
 

@@ -3,7 +3,7 @@ package hub
 import "sync"
 
 // Client is one attached connection as the hub sees it: a bounded queue of
-// encoded messages and a done signal. The transport (conn.go) drains the
+// encoded messages and a done signal. The transport (server/api/wsconn.go) drains the
 // queue; the hub only ever queues without blocking.
 type Client struct {
 	e    *entry
@@ -87,9 +87,24 @@ func (c *Client) abort(code int, reason string) {
 	}
 }
 
-// setKill installs the function that closes the network connection,
+// Close asks the transport to close the connection with code and reason,
+// after writing what is queued.
+func (c *Client) Close(code int, reason string) { c.shut(code, reason, true) }
+
+// Abort ends the connection at once: its transport failed to write.
+func (c *Client) Abort() { c.abort(0, "") }
+
+// Aborted reports whether the connection was cut rather than closed:
+// nothing more can be written to it.
+func (c *Client) Aborted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.killed
+}
+
+// SetKill installs the function that closes the network connection,
 // running it at once if the client was aborted already.
-func (c *Client) setKill(kill func()) {
+func (c *Client) SetKill(kill func()) {
 	c.mu.Lock()
 	c.kill = kill
 	killed := c.killed

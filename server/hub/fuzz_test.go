@@ -36,7 +36,7 @@ func FuzzHandleFrame(f *testing.F) {
 	c := mustAttach(f, fx.h, s)
 	<-c.Send() // hello
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fx.h.handle(context.Background(), c, data)
+		fx.h.Handle(context.Background(), c, data)
 		var answers [][]byte
 		for len(c.Send()) > 0 {
 			answers = append(answers, <-c.Send())

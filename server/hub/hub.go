@@ -11,8 +11,9 @@
 //
 // hub.go is the registry of sessions and the operations on it; entry.go
 // is one session (its token, timer and notices); client.go is one
-// connection as the hub sees it, and conn.go the gorilla/websocket
-// transport that drains it.
+// connection as the hub sees it; messages.go answers what a client sends.
+// The gorilla/websocket transport that drains a Client is server/api's
+// wsconn.go.
 package hub
 
 import (

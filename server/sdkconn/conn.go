@@ -23,6 +23,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/twilsock"
+	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/renew"
 )
 
@@ -354,10 +355,7 @@ func (c *conn) writePump() {
 			c.mu.Lock()
 			code, text := c.closeCode, c.closeText
 			c.mu.Unlock()
-			if len(text) > 123 {
-				text = text[:123]
-			}
-			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(writeWait))
+			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, protocol.CloseReason(text)), time.Now().Add(writeWait))
 			// The reader keeps reading until the peer's close arrives, so
 			// the peer reads ours instead of a reset; a peer that does not
 			// answer is cut off after closeGrace.

@@ -40,6 +40,18 @@ const (
 	CloseRateLimited    = 4029 // the client sent messages faster than allowed
 )
 
+// MaxCloseReason is the longest reason a close frame can carry: 125 bytes
+// of payload minus the 2-byte code (RFC 6455, section 5.5).
+const MaxCloseReason = 123
+
+// CloseReason cuts reason to MaxCloseReason bytes.
+func CloseReason(reason string) string {
+	if len(reason) > MaxCloseReason {
+		return reason[:MaxCloseReason]
+	}
+	return reason
+}
+
 // Terminal reports whether a client must not reconnect after this close
 // code without signing in again.
 func Terminal(code int) bool { return code == CloseRevoked || code == CloseSessionExpired }
