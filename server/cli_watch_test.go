@@ -16,23 +16,17 @@ import (
 // URL on 127.0.0.1 and a stop function that waits for it to end.
 func serveCtl(tb testing.TB, env map[string]string, port string) (base string, stop func()) {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"tokenlab", "serve", "--port", port}, func(k string) string { return env[k] },
-			strings.NewReader(""), io.Discard, logs)
-	}()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		stopServe(tb, cancel, done)
+	vars := map[string]string{"PORT": port}
+	for k, v := range env {
+		vars[k] = v
 	}
-	tb.Cleanup(stop)
-	return strings.Replace(waitForLog(tb, logs, done, urlInLog), "localhost", "127.0.0.1", 1), stop
+	s := startServer(tb, vars, nil)
+	stop = func() {
+		if err := s.stop(); err != nil {
+			tb.Errorf("serve returned %v", err)
+		}
+	}
+	return strings.Replace(s.url, "localhost", "127.0.0.1", 1), stop
 }
 
 // signInCookie signs in over HTTP and returns the session cookie.

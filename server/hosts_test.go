@@ -46,7 +46,8 @@ func forge(client *http.Client, base, host, method, path, body string) (int, err
 // domain's Host and Origin. Every one is refused and logged once; a name
 // listed in TOKENLAB_ALLOWED_HOSTS is served.
 func TestServeRefusesRebinding(t *testing.T) {
-	base, logs := startServer(t, map[string]string{config.EnvAllowedHosts: "tokenlab.test"})
+	srv := startServer(t, map[string]string{config.EnvAllowedHosts: "tokenlab.test"}, nil)
+	base, logs := srv.url, srv.logs
 	port := base[strings.LastIndexByte(base, ':')+1:]
 	forged := "evil.example:" + port
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -101,7 +102,8 @@ func TestServeRefusesRebinding(t *testing.T) {
 // configured, requests addressed to an IP address are served, names are
 // not, and start-up says which variable allows them.
 func TestServeOnEveryInterfaceAnswersIPs(t *testing.T) {
-	addr, logs := startServeWith(t, map[string]string{config.EnvHost: "0.0.0.0"}, defaultLimits())
+	srv := startServer(t, map[string]string{config.EnvHost: "0.0.0.0"}, nil)
+	addr, logs := srv.addr, srv.logs
 	_, port, _ := net.SplitHostPort(addr)
 	base := "http://127.0.0.1:" + port
 	if !strings.Contains(logs.String(), "list it in "+config.EnvAllowedHosts) {

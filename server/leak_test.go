@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -111,15 +110,8 @@ func TestNoSecretLeaves(t *testing.T) {
 	}
 
 	rec := &recorder{}
-	logs, stdout := &syncBuffer{}, &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"tokenlab", "serve", "--port", "0"}, func(k string) string { return env[k] },
-			strings.NewReader(""), stdout, logs)
-	}()
-	base := waitForLog(t, logs, done, urlInLog)
+	srv := startServer(t, env, nil)
+	base, logs, stdout := srv.url, srv.logs, srv.stdout
 	client := &http.Client{Timeout: 10 * time.Second, Transport: recordingTransport{rec: rec,
 		next: &http.Transport{DisableCompression: true}}}
 
@@ -320,16 +312,11 @@ func TestNoSecretLeaves(t *testing.T) {
 	}
 	dumpHandshake(resp)
 	readAll(ws3, "ws3", 1)
-	cancel()
+	srv.shutdown()
 	readAll(ws3, "ws3", 2)
 	ws3.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("the server did not stop")
+	if err := srv.wait(15 * time.Second); err != nil {
+		t.Fatalf("serve: %v", err)
 	}
 	revocations, _ := os.ReadFile(filepath.Join(dir, session.RevocationsFile))
 

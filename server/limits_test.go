@@ -55,7 +55,7 @@ func writeThenRead(tb testing.TB, addr string, req []byte) (int, error) {
 // exactly api.MaxHeaderBytes long is served, one byte more is 431 (net/http
 // alone adds 4 KiB of slack to http.Server.MaxHeaderBytes).
 func TestServeHeaderLimitIsTheDocumentedOne(t *testing.T) {
-	addr, _ := startServeWith(t, nil, defaultLimits())
+	addr := startServer(t, nil, nil).addr
 	for _, tc := range []struct {
 		size, status int
 	}{
@@ -75,7 +75,7 @@ func TestServeHeaderLimitIsTheDocumentedOne(t *testing.T) {
 // body or header before reading, several at once, read the 413 or 431 that
 // explains it instead of a connection reset, and the server still serves.
 func TestServeLingersSoAnswersAreRead(t *testing.T) {
-	addr, _ := startServeWith(t, nil, defaultLimits())
+	addr := startServer(t, nil, nil).addr
 	body := bytes.Repeat([]byte("a"), 4<<20)
 	bigBody := append([]byte(fmt.Sprintf("POST /token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, len(body))), body...)
 	bigHeader := []byte(getOfSize(addr, 256<<10))
@@ -121,7 +121,7 @@ func TestServeLingeringIsBounded(t *testing.T) {
 	lim := defaultLimits()
 	lim.maxConns = 1
 	lim.linger = linger.Options{Time: time.Second, Timeout: 300 * time.Millisecond, MaxBytes: 1 << 20}
-	addr, _ := startServeWith(t, nil, lim)
+	addr := startServer(t, nil, &lim).addr
 	overLimit := getOfSize(addr, 2*api.MaxHeaderBytes)
 
 	// answered sends the over-limit header and reads the 431.

@@ -5,7 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
@@ -249,7 +251,11 @@ func (s *syncBuffer) String() string {
 	return s.buf.String()
 }
 
-var urlInLog = regexp.MustCompile(`url=(https?://localhost:\d+)/`)
+var (
+	addrInLog = regexp.MustCompile(`tokenlab listening" addr=(\S+)`)
+	// servingURL is serve's line on stdout for scripts.
+	servingURL = regexp.MustCompile(`serving (\S+)/\n`)
+)
 
 // waitForLog waits up to 10 s for re to match the server's log and returns
 // its first group; it fails the test if serve stops first.
@@ -270,39 +276,77 @@ func waitForLog(tb testing.TB, logs *syncBuffer, done <-chan error, re *regexp.R
 	return ""
 }
 
-// stopServe cancels a serve started in the background and waits for it to
-// return cleanly.
-func stopServe(tb testing.TB, cancel context.CancelFunc, done <-chan error) {
-	tb.Helper()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			tb.Errorf("serve returned %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		tb.Error("serve did not stop after its context was cancelled")
-	}
+// testServer is a tokenlab server a test runs in-process, as `tokenlab
+// serve` runs it: the configuration from the environment, the real
+// listener, limits and shutdown.
+type testServer struct {
+	url    string // the page's URL on localhost, without the final slash
+	addr   string // the address it listens on
+	logs   *syncBuffer
+	stdout *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
 }
 
-// startServer runs `tokenlab serve` on a free port and returns its base URL
-// and its log; the server stops when the test ends.
-func startServer(tb testing.TB, env map[string]string) (string, *syncBuffer) {
+// shutdown asks the server to stop, as SIGTERM does; wait sees it end.
+func (s *testServer) shutdown() { s.cancel() }
+
+// wait returns what serve returned, or an error if it is still running
+// after within.
+func (s *testServer) wait(within time.Duration) error {
+	s.once.Do(func() {
+		select {
+		case s.err = <-s.done:
+		case <-time.After(within):
+			s.err = fmt.Errorf("serve did not stop within %v of its shutdown", within)
+		}
+	})
+	return s.err
+}
+
+// stop shuts the server down and returns what serve returned.
+func (s *testServer) stop() error {
+	s.shutdown()
+	return s.wait(15 * time.Second)
+}
+
+// startServer is the one way the server's tests start a server: the one
+// vars configures (on a free port unless vars sets PORT), with limits lim
+// (nil: the defaults). It stops when the test ends, and must not have
+// logged the API key secret.
+func startServer(tb testing.TB, vars map[string]string, lim *serverLimits) *testServer {
 	tb.Helper()
+	getenv := func(k string) string {
+		if v, ok := vars[k]; ok || k != "PORT" {
+			return v
+		}
+		return "0"
+	}
+	cfg, err := loadConfig(env{getenv: getenv}, config.Overrides{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if lim == nil {
+		l := defaultLimits()
+		lim = &l
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"tokenlab", "serve", "--port", "0"}, func(k string) string { return env[k] },
-			strings.NewReader(""), io.Discard, logs)
-	}()
+	s := &testServer{logs: &syncBuffer{}, stdout: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	log := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	go func() { s.done <- serveWith(ctx, cfg, log, *lim, s.stdout) }()
 	tb.Cleanup(func() {
-		stopServe(tb, cancel, done)
-		if strings.Contains(logs.String(), testSecret) {
+		if err := s.stop(); err != nil {
+			tb.Errorf("serve returned %v", err)
+		}
+		if strings.Contains(s.logs.String(), testSecret) {
 			tb.Error("the log reveals the secret")
 		}
 	})
-	return waitForLog(tb, logs, done, urlInLog), logs
+	s.addr = waitForLog(tb, s.logs, s.done, addrInLog)
+	s.url = waitForLog(tb, s.stdout, s.done, servingURL)
+	return s
 }
 
 func postJSON(tb testing.TB, url, body string) (int, map[string]any) {
@@ -338,7 +382,8 @@ func TestUseraddThenSignIn(t *testing.T) {
 		t.Errorf("empty password: %v", r.err)
 	}
 
-	base, logs := startServer(t, realEnv("TOKENLAB_USERS_FILE", path))
+	srv := startServer(t, realEnv("TOKENLAB_USERS_FILE", path), nil)
+	base, logs := srv.url, srv.logs
 	if !strings.Contains(logs.String(), "users file loaded") || strings.Contains(logs.String(), "OPEN DEMO MODE") {
 		t.Errorf("log:\n%s", logs)
 	}
@@ -372,7 +417,8 @@ func tokenFrom(tb testing.TB, base string) string {
 }
 
 func TestServeOpenDemoSaysSo(t *testing.T) {
-	base, logs := startServer(t, nil)
+	srv := startServer(t, nil, nil)
+	base, logs := srv.url, srv.logs
 	for _, want := range []string{"OPEN DEMO MODE", "DEMO ACCOUNT", "Twilio will reject"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("start-up log lacks %q:\n%s", want, logs)
@@ -393,7 +439,7 @@ func TestServeOpenDemoSaysSo(t *testing.T) {
 }
 
 func TestServePortInUse(t *testing.T) {
-	base, _ := startServer(t, nil)
+	base := startServer(t, nil, nil).url
 	port := base[strings.LastIndex(base, ":")+1:]
 	r := runCLI(t, map[string]string{"PORT": port}, "", "serve")
 	if r.err == nil || !strings.Contains(r.err.Error(), "set PORT to a free port") || exitCode(r.err) != 1 {
@@ -419,7 +465,8 @@ func TestServeLogLevel(t *testing.T) {
 			if tt.level != "" {
 				env["TOKENLAB_LOG_LEVEL"] = tt.level
 			}
-			base, logs := startServer(t, env)
+			srv := startServer(t, env, nil)
+			base, logs := srv.url, srv.logs
 			resp, err := http.Get(base + "/healthz")
 			if err != nil {
 				t.Fatal(err)

@@ -2,13 +2,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,30 +16,6 @@ import (
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
-
-var addrInLog = regexp.MustCompile(`tokenlab listening" addr=(\S+)`)
-
-// startServeWith runs serveWith with limits lim and the configuration env
-// describes, on a free port, and returns the listening address and the log.
-func startServeWith(tb testing.TB, env map[string]string, lim serverLimits) (string, *syncBuffer) {
-	tb.Helper()
-	if env == nil {
-		env = map[string]string{}
-	}
-	env["PORT"] = "0"
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	if err != nil {
-		tb.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), lim, io.Discard) }()
-	tb.Cleanup(func() {
-		stopServe(tb, cancel, done)
-	})
-	return waitForLog(tb, logs, done, addrInLog), logs
-}
 
 // otherAddress is an address of this machine that is not loopback, or "".
 func otherAddress() string {
@@ -59,7 +32,8 @@ func otherAddress() string {
 }
 
 func TestServeListensOnLoopbackUnlessTold(t *testing.T) {
-	addr, logs := startServeWith(t, nil, defaultLimits())
+	srv := startServer(t, nil, nil)
+	addr, logs := srv.addr, srv.logs
 	host, port, _ := net.SplitHostPort(addr)
 	if host != "127.0.0.1" {
 		t.Fatalf("listening on %s, want 127.0.0.1 by default", addr)
@@ -83,7 +57,8 @@ func TestServeListensOnLoopbackUnlessTold(t *testing.T) {
 		t.Log("no non-loopback address on this machine: only the listening address was checked")
 	}
 
-	addr, logs = startServeWith(t, map[string]string{config.EnvHost: "0.0.0.0"}, defaultLimits())
+	srv = startServer(t, map[string]string{config.EnvHost: "0.0.0.0"}, nil)
+	addr, logs = srv.addr, srv.logs
 	if host, _, _ := net.SplitHostPort(addr); host != "0.0.0.0" && host != "::" {
 		t.Errorf("TOKENLAB_HOST=0.0.0.0 listens on %s", addr)
 	}
@@ -97,7 +72,7 @@ func TestServeListensOnLoopbackUnlessTold(t *testing.T) {
 func TestServeLimitsConnections(t *testing.T) {
 	lim := defaultLimits()
 	lim.maxConns = 2
-	addr, _ := startServeWith(t, nil, lim)
+	addr := startServer(t, nil, &lim).addr
 	var held []net.Conn
 	for range lim.maxConns {
 		c, err := net.Dial("tcp", addr)
@@ -136,7 +111,7 @@ func TestServeTimeouts(t *testing.T) {
 	// timed out still has time to be written.
 	lim.writeTimeout = 800 * time.Millisecond
 	lim.idleTimeout = 200 * time.Millisecond
-	addr, _ := startServeWith(t, nil, lim)
+	addr := startServer(t, nil, &lim).addr
 
 	closedWithin := func(t *testing.T, c net.Conn, limit time.Duration) string {
 		t.Helper()

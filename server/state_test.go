@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -108,7 +107,7 @@ func TestDemoSessionsCannotBeForged(t *testing.T) {
 		{"state dir", map[string]string{config.EnvUsersFile: users, config.EnvStateDir: stateDir}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base, _ := startServer(t, tc.env)
+			base := startServer(t, tc.env, nil).url
 			for _, forged := range forgeDemoCookies(t) {
 				if status, body := refreshWith(t, base, forged); status != http.StatusUnauthorized || !strings.Contains(body, "session_invalid") {
 					t.Fatalf("a cookie sealed with the public demo secret: %d %s, want 401 session_invalid", status, body)
@@ -129,9 +128,9 @@ func TestDemoSessionsCannotBeForged(t *testing.T) {
 		t.Fatalf("session key file: %v %v, want mode 0600", info, err)
 	}
 	env := map[string]string{config.EnvUsersFile: users, config.EnvStateDir: stateDir}
-	base, _ := startServer(t, env)
+	base := startServer(t, env, nil).url
 	cookie := signInAs(t, base, "susan", "pa55word")
-	base2, _ := startServer(t, env)
+	base2 := startServer(t, env, nil).url
 	if status, body := refreshWith(t, base2, cookie); status != http.StatusOK {
 		t.Errorf("a session after a restart with the same state dir: %d %s", status, body)
 	}
@@ -220,16 +219,8 @@ func TestStateDirRefusedAtStart(t *testing.T) {
 func TestShutdownCutsAStraggler(t *testing.T) {
 	lim := defaultLimits()
 	lim.shutdownTimeout = 300 * time.Millisecond
-	cfg, err := config.Load(func(k string) string { return map[string]string{"PORT": "0"}[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), lim, io.Discard) }()
-	addr := waitForLog(t, logs, done, addrInLog)
+	srv := startServer(t, nil, &lim)
+	addr, logs := srv.addr, srv.logs
 
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -262,14 +253,9 @@ func TestShutdownCutsAStraggler(t *testing.T) {
 		}
 	}()
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v with a straggler, want nil (exit 0)\n%s", err, logs)
-		}
-	case <-time.After(lim.shutdownTimeout + 5*time.Second):
-		t.Fatalf("serve did not return within its shutdown timeout of %v\n%s", lim.shutdownTimeout, logs)
+	srv.shutdown()
+	if err := srv.wait(lim.shutdownTimeout + 5*time.Second); err != nil {
+		t.Fatalf("serve with a straggler: %v, want nil (exit 0) within its shutdown timeout of %v\n%s", err, lim.shutdownTimeout, logs)
 	}
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadAll(br); err != nil && !isConnReset(err) {

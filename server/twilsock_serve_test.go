@@ -18,7 +18,8 @@ import (
 // socket opened by another origin (an SDK in the user's app), warns before
 // the token expires and closes with 410 at exp, and logs no token.
 func TestServeTwilsock(t *testing.T) {
-	base, logs := startServer(t, realEnv())
+	srv := startServer(t, realEnv(), nil)
+	base, logs := srv.url, srv.logs
 	mint := func(ttl string) string {
 		r := runCLI(t, realEnv(), "", "mint", "--identity", "alice", "--ttl", ttl, "--sync-service-sid", "IS"+strings.Repeat("d", 32))
 		if r.err != nil {

@@ -43,7 +43,8 @@ func TestUseraddWhileServing(t *testing.T) {
 		}
 	}
 	useradd("alice", "pw")
-	base, logs := startServer(t, realEnv("TOKENLAB_USERS_FILE", path))
+	srv := startServer(t, realEnv("TOKENLAB_USERS_FILE", path), nil)
+	base, logs := srv.url, srv.logs
 	base = strings.Replace(base, "localhost", "127.0.0.1", 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
