@@ -439,7 +439,7 @@ func TestWSClientMessages(t *testing.T) {
 	for _, tt := range []struct{ frame, want string }{
 		{`not json`, "not valid JSON"},
 		{`{"type":"nope"}`, `unknown type "nope"`},
-		{`{"type":"ping","extra":1}`, `"extra" is not a known key`},
+		{`{"type":"ping","extra":1}`, `"extra" is not a known field`},
 		{`{"type":"hello","server_time_ms":1}`, "sent by the server"},
 	} {
 		ws.WriteMessage(websocket.TextMessage, []byte(tt.frame))

@@ -85,9 +85,9 @@ func jwtHeader(region string) map[string]any {
 	return t.Header
 }
 
-// fastGrants reports whether appendGrants writes g exactly as
-// encoding/json would: everything but voice parameters and player, whose
-// free-form maps are left to encoding/json.
+// fastGrants reports whether the fast path takes g: everything but voice
+// parameters, player and unknown grants, free-form values left to
+// golang-jwt.
 func fastGrants(g *token.Grants) bool {
 	if len(g.Player) > 0 || len(g.Unknown) > 0 {
 		return false
@@ -104,7 +104,9 @@ func appendClaims(b []byte, c *token.Claims) []byte {
 	b = append(b, `{"jti":`...)
 	b = jsonlite.AppendString(b, c.JTI)
 	b = append(b, `,"grants":`...)
-	b = appendGrants(b, &c.Grants)
+	// Only params and player can fail to encode, and fastGrants admits
+	// neither.
+	b, _ = c.Grants.AppendJSON(b)
 	b = append(b, `,"iss":`...)
 	b = jsonlite.AppendString(b, c.Iss)
 	b = append(b, `,"exp":`...)
@@ -120,57 +122,4 @@ func appendClaims(b []byte, c *token.Claims) []byte {
 	b = append(b, `,"sub":`...)
 	b = jsonlite.AppendString(b, c.Sub)
 	return append(b, '}')
-}
-
-// appendGrants appends g, which fastGrants accepted, in Grants' field order.
-func appendGrants(b []byte, g *token.Grants) []byte {
-	o := jsonlite.OpenObject(b)
-	o.StringOmitEmpty(token.KeyIdentity, g.Identity)
-	if v := g.Video; v != nil {
-		o.Key(token.KeyVideo)
-		in := jsonlite.OpenObject(o.B)
-		in.StringOmitEmpty("room", v.Room)
-		o.B = in.Close()
-	}
-	for _, c := range []struct {
-		key string
-		g   *token.ChatGrant
-	}{{token.KeyChat, g.Chat}, {token.KeyIPMessaging, g.IPMessaging}} {
-		if c.g != nil {
-			o.Key(c.key)
-			in := jsonlite.OpenObject(o.B)
-			in.StringOmitEmpty("service_sid", c.g.ServiceSID)
-			in.StringOmitEmpty("endpoint_id", c.g.EndpointID)
-			in.StringOmitEmpty("deployment_role_sid", c.g.DeploymentRoleSID)
-			in.StringOmitEmpty("push_credential_sid", c.g.PushCredentialSID)
-			o.B = in.Close()
-		}
-	}
-	if s := g.Sync; s != nil {
-		o.Key(token.KeySync)
-		in := jsonlite.OpenObject(o.B)
-		in.StringOmitEmpty("service_sid", s.ServiceSID)
-		in.StringOmitEmpty("endpoint_id", s.EndpointID)
-		o.B = in.Close()
-	}
-	if v := g.Voice; v != nil {
-		o.Key(token.KeyVoice)
-		// Only params can fail to encode, and fastGrants admits none.
-		o.B, _ = v.AppendJSON(o.B)
-	}
-	if t := g.TaskRouter; t != nil {
-		o.Key(token.KeyTaskRouter)
-		in := jsonlite.OpenObject(o.B)
-		in.StringOmitEmpty("workspace_sid", t.WorkspaceSID)
-		in.StringOmitEmpty("worker_sid", t.WorkerSID)
-		in.StringOmitEmpty("role", t.Role)
-		o.B = in.Close()
-	}
-	if r := g.RTC; r != nil {
-		o.Key(token.KeyRTC)
-		in := jsonlite.OpenObject(o.B)
-		in.StringOmitEmpty("configuration_profile_sid", r.ConfigurationProfileSID)
-		o.B = in.Close()
-	}
-	return o.Close()
 }

@@ -74,19 +74,12 @@ type Session struct {
 	Expires time.Time
 }
 
-// sealedGrants is token.Grants without its UnmarshalJSON. That method
-// reads a client's grants strictly (exact keys checked, unknown keys kept
-// for lint), work a cookie opened on every renewal does not need: only
-// this server can have written a sealed payload. The JSON is
-// token.Grants' own.
-type sealedGrants token.Grants
-
 // wire is the compact JSON form sealed into the cookie.
 type wire struct {
 	ID         string       `json:"i"`
 	Identity   string       `json:"u"`
 	Credential string       `json:"p"`
-	Grants     sealedGrants `json:"g"`
+	Grants     token.Grants `json:"g"` // through its MarshalJSON, the token layout
 	TTL        int64        `json:"t"`
 	Created    int64        `json:"c"`
 	Expires    int64        `json:"e"`
@@ -206,7 +199,7 @@ func (m *Manager) StartWith(identity, credential string, grants token.Grants, tt
 // base64url(version || nonce || AES-GCM(payload)).
 func (m *Manager) Seal(s Session) (string, error) {
 	payload, err := json.Marshal(wire{
-		ID: s.ID, Identity: s.Identity, Credential: s.Credential, Grants: sealedGrants(s.Grants), TTL: s.TTL,
+		ID: s.ID, Identity: s.Identity, Credential: s.Credential, Grants: s.Grants, TTL: s.TTL,
 		Created: s.Created.Unix(), Expires: s.Expires.Unix(),
 	})
 	if err != nil {
@@ -277,7 +270,7 @@ func (m *Manager) unseal(value string) (Session, error) {
 		return Session{}, ErrMalformed
 	}
 	return Session{
-		ID: w.ID, Identity: w.Identity, Credential: w.Credential, Grants: token.Grants(w.Grants), TTL: w.TTL,
+		ID: w.ID, Identity: w.Identity, Credential: w.Credential, Grants: w.Grants, TTL: w.TTL,
 		Created: time.Unix(w.Created, 0), Expires: time.Unix(w.Expires, 0),
 	}, nil
 }

@@ -5,16 +5,30 @@ import (
 	"strings"
 )
 
-// Field binds one object key to the code that reads its value into a T.
-// Read gets the value's JSON path ("grants.video.room") for its errors.
-// Str or Int is set for a string or an integer field, so that the same
-// table can write it.
+// Field binds one object key to the code that reads its value into a T
+// and writes it back. Str or Int is set for a string or an integer field,
+// which Binding.Append writes when not empty; Write, when set, writes any
+// other field (and decides whether to).
 type Field[T any] struct {
-	Key  string
-	Read func(t *T, v Value, path string) error
-	Str  func(t *T) *string
-	Int  func(t *T) *int64
+	Key   string
+	Read  func(t *T, v Value, at At) error
+	Str   func(t *T) *string
+	Int   func(t *T) *int64
+	Write func(t *T, o *ObjectWriter) error
 }
+
+// At is where a value is read: its JSON path ("grants.video.room"), for
+// errors, and what becomes of unknown keys below it.
+type At struct {
+	Path string
+	// Unknown, when set, is told of every unknown key a Binding neither
+	// reads nor skips, and the read goes on; when nil, such a key fails
+	// the read.
+	Unknown func(path, problem string)
+}
+
+// Key is where the member key of the value at a is read.
+func (a At) Key(key string) At { return At{Join(a.Path, key), a.Unknown} }
 
 // Binding is the members an object may have, read into a T. Keys match
 // exactly, case included: Twilio and tokenlab read "exp", never "EXP". A
@@ -23,7 +37,7 @@ type Binding[T any] struct {
 	Fields []Field[T]
 	// Unknown reads a key no field names; nil refuses such keys, unless
 	// SkipUnknown is set.
-	Unknown func(t *T, key string, v Value, path string) error
+	Unknown func(t *T, key string, v Value, at At) error
 	// SkipUnknown skips keys no field names, so that the writer can add
 	// some; a key that differs from a field's only in case is still
 	// refused, since another reader would take it for that field.
@@ -45,33 +59,37 @@ func (e *FieldError) Error() string {
 	return strconv.QuoteToASCII(e.Path) + " " + e.Problem
 }
 
-// Read reads the object v, found at path, into t member by member in
+// Read reads the object v, found at at, into t member by member in
 // document order, and returns the first problem: v is not an object, a
-// key is given twice, a key is unknown (when b.Unknown is nil), or what a
-// Field's Read returned. null reads as an empty object.
-func (b *Binding[T]) Read(t *T, v Value, path string) error {
+// key is given twice, a key is unknown (see Binding.Unknown and At), or
+// what a Field's Read returned. null reads as an empty object.
+func (b *Binding[T]) Read(t *T, v Value, at At) error {
 	switch v.Kind {
 	case Null:
 		return nil
 	case Object:
 	default:
-		return Expected(v, path, "an object")
+		return Expected(v, at, "an object")
 	}
+	path := at.Path
 	var seen uint64 // bit i: Fields[i] read (bindings have far fewer than 64 fields)
 	var seenUnknown map[string]bool
 	for _, m := range v.Members {
-		at := Join(path, m.Key)
+		in := at.Key(m.Key)
 		i := b.index(m.Key)
 		switch {
 		case i >= 0 && seen&(1<<i) != 0, i < 0 && seenUnknown[m.Key]:
-			return &FieldError{at, "is given more than once: give each key once"}
+			return &FieldError{in.Path, "is given more than once: give each key once"}
 		case i >= 0:
 			seen |= 1 << i
-			if err := b.Fields[i].Read(t, m.Value, at); err != nil {
+			if err := b.Fields[i].Read(t, m.Value, in); err != nil {
 				return err
 			}
 		case b.Unknown == nil && (!b.SkipUnknown || b.folds(m.Key)):
-			return &FieldError{at, b.unknown(m.Key, path)}
+			if at.Unknown == nil {
+				return &FieldError{in.Path, b.unknown(m.Key, path)}
+			}
+			at.Unknown(in.Path, b.unknown(m.Key, path))
 		default:
 			if seenUnknown == nil {
 				seenUnknown = map[string]bool{}
@@ -80,7 +98,7 @@ func (b *Binding[T]) Read(t *T, v Value, path string) error {
 			if b.Unknown == nil {
 				continue
 			}
-			if err := b.Unknown(t, m.Key, m.Value, at); err != nil {
+			if err := b.Unknown(t, m.Key, m.Value, in); err != nil {
 				return err
 			}
 		}
@@ -113,13 +131,13 @@ func (b *Binding[T]) folds(key string) bool {
 // unknown says that key is not one of b's, and which it may have meant.
 func (b *Binding[T]) unknown(key, path string) string {
 	for _, f := range b.Fields {
-		if strings.EqualFold(f.Key, key) {
-			return "is not a known key: keys are case-sensitive, write " + strconv.Quote(f.Key)
+		if FoldKey(f.Key) == FoldKey(key) {
+			return "is not a known field: keys are case-sensitive snake_case, write " + strconv.Quote(f.Key)
 		}
 	}
-	s := "is not a known key (known: "
+	s := "is not a known field (known: "
 	if path != "" {
-		s = "is not a known key (" + strconv.QuoteToASCII(path) + " has: "
+		s = "is not a known field (" + path + " has: "
 	}
 	for i, f := range b.Fields {
 		if i > 0 {
@@ -130,12 +148,16 @@ func (b *Binding[T]) unknown(key, path string) string {
 	return s + ")"
 }
 
-// Append appends t's string and integer fields to o in b's order, as
-// encoding/json writes them with omitempty: empty strings and zeros left
-// out.
-func (b *Binding[T]) Append(o *ObjectWriter, t *T) {
+// Append appends t's fields to o in b's order, as encoding/json writes
+// them with omitempty: empty strings and zeros left out. Only a Write can
+// fail.
+func (b *Binding[T]) Append(o *ObjectWriter, t *T) error {
 	for _, f := range b.Fields {
 		switch {
+		case f.Write != nil:
+			if err := f.Write(t, o); err != nil {
+				return err
+			}
 		case f.Str != nil:
 			o.StringOmitEmpty(f.Key, *f.Str(t))
 		case f.Int != nil:
@@ -145,12 +167,13 @@ func (b *Binding[T]) Append(o *ObjectWriter, t *T) {
 			}
 		}
 	}
+	return nil
 }
 
 // Expected is the error for v, found at path, where want ("a string", "a
 // whole number") was expected.
-func Expected(v Value, path, want string) error {
-	return &FieldError{path, "must be " + want + ", not " + Describe(v)}
+func Expected(v Value, at At, want string) error {
+	return &FieldError{at.Path, "must be " + want + ", not " + Describe(v)}
 }
 
 // Describe names a value for a message: "a string", "the number 1.5",
@@ -179,46 +202,156 @@ func Join(path, key string) string {
 	return path + "." + key
 }
 
-// StringField binds key to the string at(t) points to; null leaves it.
-func StringField[T any](key string, at func(*T) *string) Field[T] {
-	return Field[T]{Key: key, Str: at, Read: func(t *T, v Value, path string) error {
+// StringField binds key to the string ptr(t) points to; null leaves it.
+func StringField[T any](key string, ptr func(*T) *string) Field[T] {
+	return Field[T]{Key: key, Str: ptr, Read: func(t *T, v Value, at At) error {
 		switch v.Kind {
 		case Null:
 		case String:
-			*at(t) = v.Str
+			*ptr(t) = v.Str
 		default:
-			return Expected(v, path, "a string")
+			return Expected(v, at, "a string")
 		}
 		return nil
 	}}
 }
 
-// IntField binds key to the int64 at(t) points to: a whole number in
+// IntField binds key to the int64 ptr(t) points to: a whole number in
 // range ("1.0" and "1e3" are not); null leaves it.
-func IntField[T any](key string, at func(*T) *int64) Field[T] {
-	return Field[T]{Key: key, Int: at, Read: func(t *T, v Value, path string) error {
+func IntField[T any](key string, ptr func(*T) *int64) Field[T] {
+	return Field[T]{Key: key, Int: ptr, Read: func(t *T, v Value, at At) error {
 		if v.Kind == Null {
 			return nil
 		}
 		n, ok := v.Int64()
 		if !ok {
-			return Expected(v, path, "a whole number")
+			return Expected(v, at, "a whole number")
 		}
-		*at(t) = n
+		*ptr(t) = n
 		return nil
 	}}
 }
 
-// BoolField binds key to the bool at(t) points to; null leaves it.
-func BoolField[T any](key string, at func(*T) *bool) Field[T] {
-	return Field[T]{Key: key, Read: func(t *T, v Value, path string) error {
+// BoolField binds key to the bool ptr(t) points to; null leaves it. It is
+// always written, false included.
+func BoolField[T any](key string, ptr func(*T) *bool) Field[T] {
+	write := func(t *T, o *ObjectWriter) error {
+		o.Key(key)
+		o.B = strconv.AppendBool(o.B, *ptr(t))
+		return nil
+	}
+	return Field[T]{Key: key, Write: write, Read: func(t *T, v Value, at At) error {
 		switch v.Kind {
 		case Null:
 		case Bool:
-			*at(t) = v.True
+			*ptr(t) = v.True
 		default:
-			return Expected(v, path, "true or false")
+			return Expected(v, at, "true or false")
 		}
 		return nil
 	}}
+}
+
+// ObjectField binds key to a pointer to a P, read with b: null sets it to
+// nil, an object to a new P. It is written, with b, when not nil.
+func ObjectField[T, P any](key string, ptr func(*T) **P, b *Binding[P]) Field[T] {
+	return Field[T]{Key: key,
+		Read: func(t *T, v Value, at At) error {
+			switch v.Kind {
+			case Null:
+				*ptr(t) = nil
+				return nil
+			case Object:
+			default:
+				return Expected(v, at, "an object")
+			}
+			p := new(P)
+			if err := b.Read(p, v, at); err != nil {
+				return err
+			}
+			*ptr(t) = p
+			return nil
+		},
+		Write: func(t *T, o *ObjectWriter) error {
+			p := *ptr(t)
+			if p == nil {
+				return nil
+			}
+			o.Key(key)
+			in := OpenObject(o.B)
+			if err := b.Append(&in, p); err != nil {
+				return err
+			}
+			o.B = in.Close()
+			return nil
+		}}
+}
+
+// MapField binds key to a free-form object, read as json.Unmarshal reads
+// one into a map[string]any (a number must fit a float64) and written
+// with sorted keys when not empty; null sets it to nil.
+func MapField[T any](key string, ptr func(*T) *map[string]any) Field[T] {
+	return Field[T]{Key: key,
+		Read: func(t *T, v Value, at At) error {
+			switch v.Kind {
+			case Null:
+				*ptr(t) = nil
+				return nil
+			case Object:
+			default:
+				return Expected(v, at, "an object")
+			}
+			if err := fitsFloat64(v, at); err != nil {
+				return err
+			}
+			*ptr(t) = v.Any().(map[string]any)
+			return nil
+		},
+		Write: func(t *T, o *ObjectWriter) error {
+			m := *ptr(t)
+			if len(m) == 0 {
+				return nil
+			}
+			o.Key(key)
+			var err error
+			o.B, err = AppendAny(o.B, m)
+			return err
+		}}
+}
+
+// fitsFloat64 refuses a number in v that a float64 cannot hold.
+func fitsFloat64(v Value, at At) error {
+	switch v.Kind {
+	case Number:
+		if _, ok := v.Float64(); !ok {
+			return Expected(v, at, "a number a float64 holds")
+		}
+	case Array:
+		for i, it := range v.Items {
+			if err := fitsFloat64(it, At{at.Path + "[" + strconv.Itoa(i) + "]", at.Unknown}); err != nil {
+				return err
+			}
+		}
+	case Object:
+		for _, m := range v.Members {
+			if err := fitsFloat64(m.Value, at.Key(m.Key)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// FoldKey reduces a key to what differs between serviceSid, ServiceSID and
+// service_sid: nothing. Keys that fold alike are one key misspelled.
+func FoldKey(key string) string {
+	// A loop rather than a strings.Replacer, which would add ~15 KB to the
+	// page's program.
+	b := make([]byte, 0, len(key))
+	for i := 0; i < len(key); i++ {
+		if key[i] != '_' && key[i] != '-' {
+			b = append(b, key[i])
+		}
+	}
+	return strings.ToLower(string(b))
 }

@@ -74,7 +74,7 @@ func readAnswer[T any](b *jsonlite.Binding[T], body []byte) (a T, ok bool) {
 	if err != nil || v.Kind != jsonlite.Object {
 		return a, false
 	}
-	return a, b.Read(&a, v, "") == nil
+	return a, b.Read(&a, v, jsonlite.At{}) == nil
 }
 
 // ParseTokenAnswer reads a TokenAnswer. ok is false when the body is not

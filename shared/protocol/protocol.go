@@ -125,7 +125,7 @@ func Decode(data []byte) (Message, error) {
 		return Message{}, bad("the frame is not valid JSON (" + err.Error() + "): send one JSON object")
 	}
 	var m Message
-	if err := messageFields.Read(&m, v, ""); err != nil {
+	if err := messageFields.Read(&m, v, jsonlite.At{}); err != nil {
 		return Message{}, bad(err.Error())
 	}
 	if err := m.Validate(); err != nil {
@@ -208,6 +208,6 @@ func appendMessage(dst []byte, m Message) []byte {
 	o := jsonlite.OpenObject(dst)
 	o.String("type", m.Type)
 	rest := jsonlite.Binding[Message]{Fields: messageFields.Fields[1:]}
-	rest.Append(&o, &m)
+	_ = rest.Append(&o, &m) // strings and integers: nothing fails
 	return o.Close()
 }

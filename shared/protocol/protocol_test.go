@@ -73,7 +73,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"error without code", `{"type":"error","message":"m"}`, `"error" message needs "code"`},
 
 		// Unknown fields and types.
-		{"unknown field", `{"type":"ping","foo":1}`, `"foo" is not a known key (known: type, id,`},
+		{"unknown field", `{"type":"ping","foo":1}`, `"foo" is not a known field (known: type, id,`},
 		{"unknown type", `{"type":"subscribe"}`, `unknown type "subscribe"`},
 
 		// Keys are exact: encoding/json alone would read these as "type"
@@ -82,11 +82,11 @@ func TestDecodeRefuses(t *testing.T) {
 		// the frame might take the other value.
 		{"type given twice", `{"type":"ping","type":"renew"}`, `"type" is given more than once`},
 		{"id given twice, same value", `{"type":"ping","id":"a","id":"a"}`, `"id" is given more than once`},
-		{"type in capitals", `{"TYPE":"ping"}`, `"TYPE" is not a known key: keys are case-sensitive, write "type"`},
-		{"type capitalised", `{"Type":"renew","id":"r"}`, `"Type" is not a known key: keys are case-sensitive, write "type"`},
-		{"id in capitals", `{"type":"ping","ID":"p"}`, `"ID" is not a known key: keys are case-sensitive, write "id"`},
-		{"exact key shadowed by a folded one", `{"type":"ping","tYpe":"renew"}`, `"tYpe" is not a known key: keys are case-sensitive, write "type"`},
-		{"Kelvin sign folds to k", `{"type":"token","to\u212aen":"a.b.c"}`, `"to\u212aen" is not a known key`},
+		{"type in capitals", `{"TYPE":"ping"}`, `"TYPE" is not a known field: keys are case-sensitive snake_case, write "type"`},
+		{"type capitalised", `{"Type":"renew","id":"r"}`, `"Type" is not a known field: keys are case-sensitive snake_case, write "type"`},
+		{"id in capitals", `{"type":"ping","ID":"p"}`, `"ID" is not a known field: keys are case-sensitive snake_case, write "id"`},
+		{"exact key shadowed by a folded one", `{"type":"ping","tYpe":"renew"}`, `"tYpe" is not a known field: keys are case-sensitive snake_case, write "type"`},
+		{"Kelvin sign folds to k", `{"type":"token","to\u212aen":"a.b.c"}`, `"to\u212aen" is not a known field`},
 
 		// Wrong types.
 		{"type a number", `{"type":5}`, `"type" must be a string, not the number 5`},

@@ -52,7 +52,7 @@ func ExampleCheckGrants() {
 	}
 	// Output:
 	// grants.sync is not a Twilio grant: did you mean "data_sync"? (known: identity, video, chat, ip_messaging, data_sync, voice, task_router, player, rtc)
-	// grants.video.room must be a string, not number
+	// grants.video.room must be a string, not the number 5
 }
 
 func ExampleClaims_Remaining() {

@@ -95,187 +95,6 @@ type RTCGrant struct {
 	ConfigurationProfileSID string `json:"configuration_profile_sid,omitempty"`
 }
 
-// The field tables of the grants, which the hand-written decoder reads
-// (see exact.go). Their names are the json tags above; table_test.go
-// checks both against each other.
-var (
-	grantsInfo = structInfo{"Grants", []fieldInfo{
-		{KeyIdentity, nil}, {KeyVideo, &videoInfo}, {KeyChat, &chatInfo}, {KeyIPMessaging, &chatInfo},
-		{KeySync, &syncInfo}, {KeyVoice, &voiceInfo}, {KeyTaskRouter, &taskRouterInfo}, {KeyPlayer, nil}, {KeyRTC, &rtcInfo},
-	}}
-	videoInfo = structInfo{"VideoGrant", []fieldInfo{{"room", nil}}}
-	chatInfo  = structInfo{"ChatGrant", []fieldInfo{
-		{"service_sid", nil}, {"endpoint_id", nil}, {"deployment_role_sid", nil}, {"push_credential_sid", nil},
-	}}
-	syncInfo  = structInfo{"SyncGrant", []fieldInfo{{"service_sid", nil}, {"endpoint_id", nil}}}
-	voiceInfo = structInfo{"VoiceGrant", []fieldInfo{
-		{"incoming", &incomingInfo}, {"outgoing", &outgoingInfo}, {"push_credential_sid", nil}, {"endpoint_id", nil},
-	}}
-	incomingInfo   = structInfo{"VoiceIncoming", []fieldInfo{{"allow", nil}}}
-	outgoingInfo   = structInfo{"VoiceOutgoing", []fieldInfo{{"application_sid", nil}, {"params", nil}}}
-	taskRouterInfo = structInfo{"TaskRouterGrant", []fieldInfo{{"workspace_sid", nil}, {"worker_sid", nil}, {"role", nil}}}
-	rtcInfo        = structInfo{"RTCGrant", []fieldInfo{{"configuration_profile_sid", nil}}}
-)
-
-func (g *Grants) slot(key string) any {
-	switch key {
-	case KeyIdentity:
-		return &g.Identity
-	case KeyVideo:
-		return refTo(&g.Video)
-	case KeyChat:
-		return refTo(&g.Chat)
-	case KeyIPMessaging:
-		return refTo(&g.IPMessaging)
-	case KeySync:
-		return refTo(&g.Sync)
-	case KeyVoice:
-		return refTo(&g.Voice)
-	case KeyTaskRouter:
-		return refTo(&g.TaskRouter)
-	case KeyPlayer:
-		return &g.Player
-	case KeyRTC:
-		return refTo(&g.RTC)
-	}
-	return nil
-}
-
-func (v *VideoGrant) slot(key string) any {
-	if key == "room" {
-		return &v.Room
-	}
-	return nil
-}
-
-func (c *ChatGrant) slot(key string) any {
-	switch key {
-	case "service_sid":
-		return &c.ServiceSID
-	case "endpoint_id":
-		return &c.EndpointID
-	case "deployment_role_sid":
-		return &c.DeploymentRoleSID
-	case "push_credential_sid":
-		return &c.PushCredentialSID
-	}
-	return nil
-}
-
-func (s *SyncGrant) slot(key string) any {
-	switch key {
-	case "service_sid":
-		return &s.ServiceSID
-	case "endpoint_id":
-		return &s.EndpointID
-	}
-	return nil
-}
-
-func (v *VoiceGrant) slot(key string) any {
-	switch key {
-	case "incoming":
-		return refTo(&v.Incoming)
-	case "outgoing":
-		return refTo(&v.Outgoing)
-	case "push_credential_sid":
-		return &v.PushCredentialSID
-	case "endpoint_id":
-		return &v.EndpointID
-	}
-	return nil
-}
-
-func (v *VoiceIncoming) slot(key string) any {
-	if key == "allow" {
-		return &v.Allow
-	}
-	return nil
-}
-
-func (v *VoiceOutgoing) slot(key string) any {
-	switch key {
-	case "application_sid":
-		return &v.ApplicationSID
-	case "params":
-		return &v.Params
-	}
-	return nil
-}
-
-func (t *TaskRouterGrant) slot(key string) any {
-	switch key {
-	case "workspace_sid":
-		return &t.WorkspaceSID
-	case "worker_sid":
-		return &t.WorkerSID
-	case "role":
-		return &t.Role
-	}
-	return nil
-}
-
-func (r *RTCGrant) slot(key string) any {
-	if key == "configuration_profile_sid" {
-		return &r.ConfigurationProfileSID
-	}
-	return nil
-}
-
-// UnmarshalJSON decodes the known grants, reading keys exactly as spelled,
-// and keeps unknown keys in Unknown. A type error names the grant's field
-// ("video.room"), as encoding/json's did.
-func (g *Grants) UnmarshalJSON(data []byte) error {
-	if isNull(data) {
-		return nil
-	}
-	v, err := jsonlite.Parse(data)
-	if err != nil {
-		return err
-	}
-	return g.decode(v, false)
-}
-
-// decode reads the grants object v, key by key in key order, stopping at
-// the first grant with a type error. compact says whether to keep the raw
-// JSON of unknown keys compacted, as it was when the enclosing claims
-// object had been rewritten (see exact.go).
-func (g *Grants) decode(v jsonlite.Value, compact bool) error {
-	if v.Kind != jsonlite.Object {
-		// The type encoding/json named when grants were first read into a
-		// map of raw values.
-		return &typeError{Value: valueName(v), Type: "map[string]json.RawMessage", want: "an object"}
-	}
-	var ng Grants
-	for _, m := range lastMembers(v) {
-		if grantsInfo.index(m.Key) < 0 {
-			if ng.Unknown == nil {
-				ng.Unknown = make(map[string][]byte)
-			}
-			raw := append([]byte(nil), m.Value.Raw...)
-			if compact {
-				raw, _ = jsonlite.AppendAny(nil, m.Value)
-			}
-			ng.Unknown[m.Key] = raw
-			continue
-		}
-		if err := ng.decodeGrant(m.Key, m.Value); err != nil {
-			err.Field = join(m.Key, err.Field)
-			return err
-		}
-	}
-	*g = ng
-	return nil
-}
-
-// decodeGrant reads v into the grant key names, which Twilio defines. A
-// type error names its field relative to the grant.
-func (g *Grants) decodeGrant(key string, v jsonlite.Value) *typeError {
-	var d decoder
-	d.value(g.slot(key), grantsInfo.fields[grantsInfo.index(key)].sub, v, true, false)
-	return d.err
-}
-
 // Keys returns the keys of the grants present, in GrantKeys order, followed
 // by any unknown keys in lexical order. The identity is not a grant.
 func (g Grants) Keys() []string {
@@ -314,8 +133,9 @@ func ParseGrantsStrict(data []byte) (Grants, error) {
 // CheckGrants decodes a grants object and reports every problem
 // ParseGrantsStrict would refuse, each a *FieldError naming the field and
 // wrapping its kind (ErrUnknownField, ErrWrongType, ErrBadSID…): decoding
-// problems in key order, then Validate's. The grants it returns hold what
-// could be decoded; a grant whose value had the wrong type is left out.
+// problems in document order, then Validate's. The grants it returns hold
+// what could be decoded; a grant whose value had the wrong type is left
+// out.
 func CheckGrants(data []byte) (Grants, []*FieldError) {
 	v, err := jsonlite.Parse(data)
 	if err != nil || v.Kind != jsonlite.Object {
@@ -323,25 +143,36 @@ func CheckGrants(data []byte) (Grants, []*FieldError) {
 	}
 	var g Grants
 	var problems []*FieldError
-	for _, m := range lastMembers(v) {
-		field := "grants." + m.Key
-		i := grantsInfo.index(m.Key)
-		if i < 0 {
-			problems = append(problems, &FieldError{Field: field, Problem: unknownGrantProblem(m.Key), Err: ErrUnknownField})
+	unknown := jsonlite.At{Unknown: func(path, problem string) {
+		problems = append(problems, &FieldError{Field: path, Problem: problem, Err: ErrUnknownField})
+	}}
+	seen := map[string]bool{}
+	for _, m := range v.Members {
+		at := unknown.Key("grants").Key(m.Key)
+		switch {
+		case seen[m.Key]:
+			problems = append(problems, &FieldError{Field: at.Path, Problem: "is given more than once: give each grant once", Err: ErrWrongType})
+			continue
+		case !grantsFields.Has(m.Key):
+			problems = append(problems, &FieldError{Field: at.Path, Problem: unknownGrantProblem(m.Key), Err: ErrUnknownField})
+			continue
+		case m.Value.Kind == jsonlite.Null:
+			want := "an object"
+			if m.Key == KeyIdentity {
+				want = "a string"
+			}
+			problems = append(problems, &FieldError{Field: at.Path, Problem: "must be " + want + ", not null: leave the key out instead", Err: ErrWrongType})
 			continue
 		}
-		sub := grantsInfo.fields[i].sub
-		if m.Value.Kind == jsonlite.Null {
-			_, want := expected(g.slot(m.Key), sub)
-			problems = append(problems, &FieldError{Field: field, Problem: "must be " + want + ", not null: leave the key out instead", Err: ErrWrongType})
-			continue
-		}
-		if sub != nil {
-			problems = append(problems, unknownFields(m.Value, sub, field)...)
-		}
-		if e := g.decodeGrant(m.Key, m.Value); e != nil {
-			problems = append(problems, &FieldError{Field: join(field, e.Field), Problem: e.problem(), Err: ErrWrongType})
-			zero(g.slot(m.Key))
+		seen[m.Key] = true
+		one := jsonlite.Value{Kind: jsonlite.Object, Members: []jsonlite.Member{m}}
+		// Each grant is read on its own, so that one grant's problem
+		// does not hide the others'; a field is set only once read whole.
+		if err := grantsFields.Read(&g, one, unknown.Key("grants")); err != nil {
+			var fe *jsonlite.FieldError
+			if errors.As(err, &fe) {
+				problems = append(problems, &FieldError{Field: fe.Path, Problem: fe.Problem, Err: ErrWrongType})
+			}
 		}
 	}
 	return g, append(problems, g.problems()...)
@@ -414,3 +245,7 @@ func fitsFloat64(v jsonlite.Value) bool {
 	}
 	return true
 }
+
+// FoldKey reduces a key to what differs between serviceSid, ServiceSID and
+// service_sid: nothing. Keys that fold alike are one key misspelled.
+func FoldKey(key string) string { return jsonlite.FoldKey(key) }

@@ -148,16 +148,16 @@ func TestParseGrantsStrict(t *testing.T) {
 		{"unknown incoming field", `{"voice":{"incoming":{"allow":true,"from":"x"}}}`, "grants.voice.incoming.from", token.ErrUnknownField, "allow"},
 
 		// Wrong types.
-		{"identity number", `{"identity":7}`, "grants.identity", token.ErrWrongType, "must be a string, not number"},
+		{"identity number", `{"identity":7}`, "grants.identity", token.ErrWrongType, "must be a string, not the number"},
 		{"identity null", `{"identity":null}`, "grants.identity", token.ErrWrongType, "not null"},
 		{"grant null", `{"video":null}`, "grants.video", token.ErrWrongType, "must be an object, not null"},
-		{"grant a string", `{"video":"My Room"}`, "grants.video", token.ErrWrongType, "must be an object, not string"},
-		{"room a number", `{"video":{"room":1}}`, "grants.video.room", token.ErrWrongType, "must be a string, not number"},
-		{"allow as the string true", `{"voice":{"incoming":{"allow":"true"}}}`, "grants.voice.incoming.allow", token.ErrWrongType, "must be true or false, not string"},
+		{"grant a string", `{"video":"My Room"}`, "grants.video", token.ErrWrongType, "must be an object, not a string"},
+		{"room a number", `{"video":{"room":1}}`, "grants.video.room", token.ErrWrongType, "must be a string, not the number"},
+		{"allow as the string true", `{"voice":{"incoming":{"allow":"true"}}}`, "grants.voice.incoming.allow", token.ErrWrongType, "must be true or false, not a string"},
 		{"application_sid a number", `{"voice":{"outgoing":{"application_sid":5}}}`, "grants.voice.outgoing.application_sid", token.ErrWrongType, "must be a string"},
-		{"params an array", `{"voice":{"outgoing":{"application_sid":"` + sidAP + `","params":[]}}}`, "grants.voice.outgoing.params", token.ErrWrongType, "must be an object, not array"},
-		{"player a list", `{"player":[1]}`, "grants.player", token.ErrWrongType, "must be an object, not array"},
-		{"worker_sid an object", `{"task_router":{"worker_sid":{}}}`, "grants.task_router.worker_sid", token.ErrWrongType, "must be a string, not object"},
+		{"params an array", `{"voice":{"outgoing":{"application_sid":"` + sidAP + `","params":[]}}}`, "grants.voice.outgoing.params", token.ErrWrongType, "must be an object, not an array"},
+		{"player a list", `{"player":[1]}`, "grants.player", token.ErrWrongType, "must be an object, not an array"},
+		{"worker_sid an object", `{"task_router":{"worker_sid":{}}}`, "grants.task_router.worker_sid", token.ErrWrongType, "must be a string, not an object"},
 
 		// Bad SIDs and values.
 		{"chat service not IS", `{"chat":{"service_sid":"ZS00000000000000000000000000000001"}}`, "grants.chat.service_sid", token.ErrBadSID, "IS followed by 32 hex digits"},

@@ -93,10 +93,10 @@ func Decode(raw string) (*Token, error) {
 	// A header or payload problem is reported before a signature problem:
 	// it is the earlier, and usually the real, mistake.
 	t := &Token{Raw: trimToken(raw), HeaderJSON: header, PayloadJSON: payload, Signature: sig}
-	if err := decodeObject(header, &t.Header); err != nil {
+	if err := decodeObject(header, &headerFields, &t.Header); err != nil {
 		return nil, &DecodeError{ErrBadHeader, err.Error()}
 	}
-	if err := decodeObject(payload, &t.Claims); err != nil {
+	if err := decodeObject(payload, &claimsFields, &t.Claims); err != nil {
 		return nil, &DecodeError{ErrBadPayload, err.Error()}
 	}
 	if err != nil {
@@ -176,9 +176,9 @@ func decodeSegment(s string) ([]byte, error) {
 	return b, nil
 }
 
-// decodeObject decodes one JSON object into v, with errors that name the
-// field at fault.
-func decodeObject(data []byte, v interface{ decode(jsonlite.Value) error }) error {
+// decodeObject decodes one JSON object into *t through b, with errors
+// that say what is wrong and where.
+func decodeObject[T any](data []byte, b *jsonlite.Binding[T], t *T) error {
 	value, err := jsonlite.Parse(data)
 	if err != nil {
 		return errors.New("not valid JSON")
@@ -186,101 +186,7 @@ func decodeObject(data []byte, v interface{ decode(jsonlite.Value) error }) erro
 	if value.Kind != jsonlite.Object {
 		return errors.New("not a JSON object")
 	}
-	if err := v.decode(value); err != nil {
-		var typeErr *typeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return errors.New(strconv.Quote(typeErr.Field) + " " + typeErr.problem())
-		}
-		return errors.New("not decodable: " + err.Error())
-	}
-	return nil
-}
-
-// The field tables of the header and the claims (see exact.go). They are
-// named plain after the type that encoding/json once decoded them into, as
-// its messages, which the decoder reproduces, name it.
-var (
-	headerInfo = structInfo{"plain", []fieldInfo{{"typ", nil}, {"alg", nil}, {"cty", nil}, {"twr", nil}}}
-	claimsInfo = structInfo{"plain", []fieldInfo{
-		{"jti", nil}, {"grants", nil}, {"iss", nil}, {"exp", nil}, {"nbf", nil}, {"iat", nil}, {"sub", nil},
-	}}
-)
-
-func (h *Header) slot(key string) any {
-	switch key {
-	case "typ":
-		return &h.Typ
-	case "alg":
-		return &h.Alg
-	case "cty":
-		return &h.Cty
-	case "twr":
-		return &h.Twr
-	}
-	return nil
-}
-
-func (c *Claims) slot(key string) any {
-	switch key {
-	case "jti":
-		return &c.JTI
-	case "grants":
-		return &c.Grants
-	case "iss":
-		return &c.Iss
-	case "exp":
-		return &c.Exp
-	case "nbf":
-		return &c.Nbf
-	case "iat":
-		return &c.Iat
-	case "sub":
-		return &c.Sub
-	}
-	return nil
-}
-
-// UnmarshalJSON reads the header's keys exactly as spelled.
-func (h *Header) UnmarshalJSON(data []byte) error {
-	if isNull(data) {
-		return nil
-	}
-	v, err := jsonlite.Parse(data)
-	if err != nil {
-		return err
-	}
-	return h.decode(v)
-}
-
-func (h *Header) decode(v jsonlite.Value) error {
-	var p Header
-	if err := decodePlain(&p, &headerInfo, v); err != nil {
-		return err
-	}
-	*h = p
-	return nil
-}
-
-// UnmarshalJSON reads the claims' keys exactly as spelled: a token whose
-// expiry is under "EXP" has no exp as far as Twilio is concerned.
-func (c *Claims) UnmarshalJSON(data []byte) error {
-	if isNull(data) {
-		return nil
-	}
-	v, err := jsonlite.Parse(data)
-	if err != nil {
-		return err
-	}
-	return c.decode(v)
-}
-
-func (c *Claims) decode(v jsonlite.Value) error {
-	var p Claims
-	if err := decodePlain(&p, &claimsInfo, v); err != nil {
-		return err
-	}
-	*c = p
-	return nil
+	return readInto(b, t, value, lenient)
 }
 
 // IssuedAt is the best known signing time: nbf, else iat, else the unix
