@@ -257,13 +257,9 @@ func BoolField[T any](key string, ptr func(*T) *bool) Field[T] {
 func ObjectField[T, P any](key string, ptr func(*T) **P, b *Binding[P]) Field[T] {
 	return Field[T]{Key: key,
 		Read: func(t *T, v Value, at At) error {
-			switch v.Kind {
-			case Null:
+			if v.Kind != Object {
 				*ptr(t) = nil
-				return nil
-			case Object:
-			default:
-				return Expected(v, at, "an object")
+				return nullOr(v, at)
 			}
 			p := new(P)
 			if err := b.Read(p, v, at); err != nil {
@@ -293,13 +289,9 @@ func ObjectField[T, P any](key string, ptr func(*T) **P, b *Binding[P]) Field[T]
 func MapField[T any](key string, ptr func(*T) *map[string]any) Field[T] {
 	return Field[T]{Key: key,
 		Read: func(t *T, v Value, at At) error {
-			switch v.Kind {
-			case Null:
+			if v.Kind != Object {
 				*ptr(t) = nil
-				return nil
-			case Object:
-			default:
-				return Expected(v, at, "an object")
+				return nullOr(v, at)
 			}
 			if err := fitsFloat64(v, at); err != nil {
 				return err
@@ -317,6 +309,14 @@ func MapField[T any](key string, ptr func(*T) *map[string]any) Field[T] {
 			o.B, err = AppendAny(o.B, m)
 			return err
 		}}
+}
+
+// nullOr accepts null where an object belongs, and refuses anything else.
+func nullOr(v Value, at At) error {
+	if v.Kind == Null {
+		return nil
+	}
+	return Expected(v, at, "an object")
 }
 
 // fitsFloat64 refuses a number in v that a float64 cannot hold.

@@ -102,18 +102,7 @@ func writeIf[T any](f jsonlite.Field[T], cond func(*T) bool) jsonlite.Field[T] {
 
 // read decodes the grants object v, found at at, into g.
 func (g *Grants) read(v jsonlite.Value, at jsonlite.At) error {
-	if v.Kind != jsonlite.Object {
-		if v.Kind == jsonlite.Null {
-			return nil
-		}
-		return jsonlite.Expected(v, at, "an object of grants")
-	}
-	var ng Grants
-	if err := grantsFields.Read(&ng, v, at); err != nil {
-		return err
-	}
-	*g = ng
-	return nil
+	return readInto(&grantsFields, g, v, at, "an object of grants")
 }
 
 // AppendJSON appends g's JSON: the known grants in Grants' field order,
@@ -147,13 +136,13 @@ func (v VoiceGrant) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads the header's keys exactly as spelled.
 func (h *Header) UnmarshalJSON(data []byte) error {
-	return unmarshal(data, func(v jsonlite.Value, at jsonlite.At) error { return readInto(&headerFields, h, v, at) })
+	return unmarshal(data, func(v jsonlite.Value, at jsonlite.At) error { return readInto(&headerFields, h, v, at, "an object") })
 }
 
 // UnmarshalJSON reads the claims' keys exactly as spelled: a token whose
 // expiry is under "EXP" has no exp as far as Twilio is concerned.
 func (c *Claims) UnmarshalJSON(data []byte) error {
-	return unmarshal(data, func(v jsonlite.Value, at jsonlite.At) error { return readInto(&claimsFields, c, v, at) })
+	return unmarshal(data, func(v jsonlite.Value, at jsonlite.At) error { return readInto(&claimsFields, c, v, at, "an object") })
 }
 
 // lenient reads on past unknown keys inside known objects: a token is
@@ -169,13 +158,13 @@ func unmarshal(data []byte, read func(jsonlite.Value, jsonlite.At) error) error 
 }
 
 // readInto reads the object v into *t through b, leaving t as it was on
-// an error.
-func readInto[T any](b *jsonlite.Binding[T], t *T, v jsonlite.Value, at jsonlite.At) error {
+// an error or for null; want says what else v should have been.
+func readInto[T any](b *jsonlite.Binding[T], t *T, v jsonlite.Value, at jsonlite.At, want string) error {
 	if v.Kind != jsonlite.Object {
 		if v.Kind == jsonlite.Null {
 			return nil
 		}
-		return jsonlite.Expected(v, at, "an object")
+		return jsonlite.Expected(v, at, want)
 	}
 	var n T
 	if err := b.Read(&n, v, at); err != nil {

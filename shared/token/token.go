@@ -186,7 +186,7 @@ func decodeObject[T any](data []byte, b *jsonlite.Binding[T], t *T) error {
 	if value.Kind != jsonlite.Object {
 		return errors.New("not a JSON object")
 	}
-	return readInto(b, t, value, lenient)
+	return readInto(b, t, value, lenient, "an object")
 }
 
 // IssuedAt is the best known signing time: nbf, else iat, else the unix
