@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strconv"
@@ -50,6 +51,26 @@ func TestDecodeTakesTheServersAnswer(t *testing.T) {
 			d := runCLI(t, realEnv(), tt.stdin, "decode")
 			if d.err == nil || exitCode(d.err) != 2 || !strings.Contains(d.err.Error(), tt.want) {
 				t.Errorf("decode: err = %v, want a usage error saying %q", d.err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecodeRefusesRepeatedKeys pastes tokens that say one thing to one
+// JSON reader and another to the next (the last "exp" wins in most, the
+// first in some): decode refuses them and names the key.
+func TestDecodeRefusesRepeatedKeys(t *testing.T) {
+	seg := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	header := seg(`{"typ":"JWT","alg":"HS256","cty":"twilio-fpa;v=1"}`)
+	for name, payload := range map[string]string{
+		"exp":        `{"jti":"SK1-1","grants":{"identity":"alice"},"iss":"SK1","exp":1,"sub":"AC1","exp":99999999999}`,
+		"video.room": `{"jti":"SK1-1","grants":{"identity":"alice","video":{"room":"a","room":"b"}},"iss":"SK1","exp":1,"sub":"AC1"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := runCLI(t, realEnv(), header+"."+seg(payload)+".c2ln\n", "decode")
+			msg := errString(d.err) + d.stderr
+			if d.err == nil || !strings.Contains(msg, "is given more than once") || !strings.Contains(msg, name) {
+				t.Fatalf("decode of a repeated %s: %v\nstdout %s\nstderr %s", name, d.err, d.stdout, d.stderr)
 			}
 		})
 	}

@@ -123,6 +123,12 @@ func TestDecodeMalformed(t *testing.T) {
 		{"bad base64 in payload", b64([]byte(goodHeader)) + ".e*yJ." + sig, token.ErrBadPayload, "offset 1"},
 		{"payload not JSON", jwt(goodHeader, `{"exp":`, sig), token.ErrBadPayload, "not valid JSON"},
 		{"payload null", jwt(goodHeader, `null`, sig), token.ErrBadPayload, "not a JSON object"},
+		// A key given twice is refused: Twilio and this page could each
+		// read a different one of its values.
+		{"exp given twice", jwt(goodHeader, `{"exp":1,"iss":"SK","exp":99999999999}`, sig), token.ErrBadPayload, `"exp" is given more than once`},
+		{"grant given twice", jwt(goodHeader, `{"exp":1,"grants":{"video":{},"video":{"room":"x"}}}`, sig), token.ErrBadPayload, `"grants.video" is given more than once`},
+		{"room given twice", jwt(goodHeader, `{"exp":1,"grants":{"video":{"room":"a","room":"b"}}}`, sig), token.ErrBadPayload, `"grants.video.room" is given more than once`},
+		{"alg given twice", jwt(`{"alg":"none","alg":"HS256"}`, goodPayload, sig), token.ErrBadHeader, `"alg" is given more than once`},
 		{"payload an array", jwt(goodHeader, `[1,2]`, sig), token.ErrBadPayload, "not a JSON object"},
 		{"exp as string", jwt(goodHeader, `{"exp":"1700003600"}`, sig), token.ErrBadPayload, `"exp" must be a whole number, not a string`},
 		{"exp fractional", jwt(goodHeader, `{"exp":1700003600.5}`, sig), token.ErrBadPayload, `"exp" must be a whole number, not the number 1700003600.5`},
