@@ -78,13 +78,18 @@ fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 
 # bench measures the performance figures, each against a baseline from the
 # same run, and writes them into docs/benchmarks.md (about three minutes, on
-# loopback; never part of test). brotli, for one of the page's sizes, is
-# installed from Debian when missing; without it that size is skipped.
+# loopback; never part of test). brotli, for one of the page's sizes, and
+# Flask with Twilio's Python helper, for figure 2's tutorial baseline, are
+# installed from Debian when missing; without them, that size and that
+# baseline are skipped.
 # PROFILE=dir also saves CPU profiles of the server under load.
 bench: build ## measure the performance figures into docs/benchmarks.md
 	@command -v brotli >/dev/null || apt-get install -y brotli >/dev/null 2>&1 || \
 		(apt-get update >/dev/null 2>&1 && apt-get install -y brotli >/dev/null 2>&1) || \
 		echo "bench: brotli could not be installed; its size is skipped"
+	@/usr/bin/python3 -c 'import flask, twilio.jwt.access_token' 2>/dev/null || apt-get install -y python3-flask python3-twilio >/dev/null 2>&1 || \
+		(apt-get update >/dev/null 2>&1 && apt-get install -y python3-flask python3-twilio >/dev/null 2>&1) || \
+		echo "bench: Flask and Twilio's Python helper could not be installed; figure 2's Flask baseline is skipped"
 	$(GO) build -o bin/bench ./server/bench
 	./bin/bench -go $(GO) -wasm bin/tokenlab.wasm -out docs/benchmarks.md $(if $(PROFILE),-profile $(PROFILE))
 

@@ -276,6 +276,7 @@ func (b *bench) benchRenewal(ctx context.Context) error {
 			}
 		}
 	}
+	b.fig2.flaskErr = b.benchFlask(ctx)
 	b.fig2.bodyBytes = len(body)
 	// The fastest round brought sessions back soonest.
 	fastest := 0.0

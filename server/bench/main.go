@@ -75,6 +75,8 @@ type fig1 struct {
 
 type fig2 struct {
 	bare, minting, coalesced []loadRound
+	flask                    []loadRound // the tutorial's Flask server
+	flaskErr                 error       // why it was not measured
 	bodyBytes                int
 	reuseEvery               time.Duration
 }

@@ -45,12 +45,17 @@ func startChild(ctx context.Context, role string, env []string, logPath string, 
 	if err != nil {
 		return nil, err
 	}
+	return startProcess(ctx, role, exec.Command(self, append([]string{"-role", role}, args...)...), env, logPath)
+}
+
+// startProcess starts cmd as startChild starts this binary: the program
+// must print "ready ADDR [DEBUGADDR]" once it listens.
+func startProcess(ctx context.Context, role string, cmd *exec.Cmd, env []string, logPath string) (*child, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own descriptor
-	cmd := exec.Command(self, append([]string{"-role", role}, args...)...)
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}

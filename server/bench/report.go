@@ -130,6 +130,16 @@ func (b *bench) table(want []string) string {
 				fmt.Sprintf("bare handler %.0f req/s, p50 %s, p99 %s, server CPU %s per request; median of the rounds' ratios: **%.2f×** req/s, p99 **%.2f×**", bare.rps, ms(bare.p50), ms(bare.p99), us(bare.serverCPU), x, p),
 				"≥ 0.6× req/s, p99 ≤ 2×", verdict(x >= 0.6 && p <= 2 && ours.failed == 0 && b.fig2.reuseEvery > renewalCoalesce))
 		}
+		const flaskWhat = "HTTP token, every request mints, against the tutorial's Flask server (POST /token, Twilio's Python helper)"
+		if b.fig2.flaskErr != nil || len(b.fig2.flask) == 0 {
+			row("2", flaskWhat, fmt.Sprintf("not measured: %v", b.fig2.flaskErr), "", "≥ 15× req/s", "not measured")
+		} else {
+			ours, flask := medianRound(b.fig2.minting), medianRound(b.fig2.flask)
+			x := ours.rps / flask.rps
+			row("2", flaskWhat, fmt.Sprintf("tokenlab %.0f req/s (the minting run above)", ours.rps),
+				fmt.Sprintf("Flask %.0f req/s, p50 %s, p99 %s, %d failed; **%.1f×** req/s", flask.rps, ms(flask.p50), ms(flask.p99), flask.failed, x),
+				"≥ 15× req/s", verdict(x >= 15 && flask.failed == 0))
+		}
 	}
 	if !skipped("3", "sign-in with a password") {
 		l := b.fig3.load
