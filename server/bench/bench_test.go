@@ -35,7 +35,7 @@ func TestReadResponse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := bufio.NewReader(strings.NewReader(tt.raw))
-			status, body, err := readResponse(r, nil)
+			status, body, err := readResponse(r, nil, nil)
 			if err != nil || status != tt.status || string(body) != tt.body {
 				t.Fatalf("got %d %q %v, want %d %q", status, body, err, tt.status, tt.body)
 			}
@@ -44,7 +44,7 @@ func TestReadResponse(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := readResponse(bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\n\r\n")), nil); err == nil {
+	if _, _, err := readResponse(bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\n\r\n")), nil, nil); err == nil {
 		t.Error("a response without framing was accepted")
 	}
 }

@@ -11,7 +11,8 @@ import (
 // tutorialServer is the Flask server of the Twilio tutorial tokenlab grew
 // from: POST /token with a username and a password, answered with a Video
 // token for "My Room" minted by Twilio's Python helper, served by werkzeug
-// with a thread per request, as flask run serves it. It is figure 2's
+// with a thread per connection, as flask run serves it; it closes each
+// connection after one answer, and the load dials again. It is figure 2's
 // second baseline: what a user of the tutorial has instead.
 const tutorialServer = `
 import os, sys

@@ -19,10 +19,12 @@ import (
 // client would spend more of the two shared cores than the server under
 // test, and what it spends is taken from the server.
 
-// httpConn is one keep-alive connection.
+// httpConn is one keep-alive connection. closing is set when the last
+// response said "Connection: close": the caller dials again.
 type httpConn struct {
-	c net.Conn
-	r *bufio.Reader
+	c       net.Conn
+	r       *bufio.Reader
+	closing bool
 }
 
 func dialHTTP(addr string) (*httpConn, error) {
@@ -40,14 +42,16 @@ func (h *httpConn) do(req []byte, body []byte) (int, []byte, error) {
 	if _, err := h.c.Write(req); err != nil {
 		return 0, nil, err
 	}
-	return readResponse(h.r, body[:0])
+	return readResponse(h.r, body[:0], &h.closing)
 }
 
 var errBadResponse = errors.New("malformed HTTP response")
 
 // readResponse reads a status line, headers and a body framed by
-// Content-Length or chunked encoding, appending the body to body.
-func readResponse(r *bufio.Reader, body []byte) (int, []byte, error) {
+// Content-Length or chunked encoding, appending the body to body. closing,
+// when not nil, is set to whether the server closes the connection after
+// this response.
+func readResponse(r *bufio.Reader, body []byte, closing *bool) (int, []byte, error) {
 	line, err := r.ReadSlice('\n')
 	if err != nil {
 		return 0, nil, err
@@ -82,6 +86,8 @@ func readResponse(r *bufio.Reader, body []byte) (int, []byte, error) {
 			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case closing != nil && bytes.EqualFold(name, []byte("Connection")):
+			*closing = bytes.EqualFold(value, []byte("close"))
 		}
 	}
 	switch {
@@ -183,6 +189,10 @@ func runLoad(ctx context.Context, addr string, conns int, d time.Duration, want 
 				default:
 					res.ok++
 					res.latencies = append(res.latencies, took)
+				}
+				if c != nil && c.closing { // the tutorial's server closes after each answer
+					c.c.Close()
+					c = nil
 				}
 				if b != nil {
 					body = b[:0]
