@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -77,17 +76,9 @@ type Options struct {
 
 // Endpoint serves GET /v3/wsconnect. It is safe for concurrent use.
 type Endpoint struct {
-	o     Options
-	log   *slog.Logger
-	total atomic.Int64
-
-	mu          sync.Mutex // guards the fields below
-	perIdentity map[string]int
-	conns       map[*conn]struct{}
-	closed      bool
-	// servers are the http.Servers this endpoint asked to be told of
-	// their shutdown.
-	servers map[*http.Server]bool
+	o    Options
+	log  *slog.Logger
+	pool *pool
 }
 
 // upgrader keeps per-connection memory small, as /ws's does.
@@ -120,12 +111,11 @@ func New(o Options) *Endpoint {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Endpoint{o: o, log: log, perIdentity: make(map[string]int),
-		conns: make(map[*conn]struct{}), servers: make(map[*http.Server]bool)}
+	return &Endpoint{o: o, log: log, pool: newPool(o.MaxConns, o.MaxConnsPerIdentity)}
 }
 
 // Connections returns the number of open twilsock connections.
-func (e *Endpoint) Connections() int { return int(e.total.Load()) }
+func (e *Endpoint) Connections() int { return int(e.pool.total.Load()) }
 
 // ServeHTTP upgrades the request and runs the connection.
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -134,8 +124,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"GET /v3/wsconnect is the twilsock WebSocket endpoint: point a Twilio Conversations or Sync client at it with the option twilsock: { uri } (see docs/twilsock.md)")
 		return
 	}
-	if e.total.Add(1) > int64(e.o.MaxConns) {
-		e.total.Add(-1)
+	if !e.pool.enter() {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "too_many_connections",
 			fmt.Sprintf("too many twilsock connections to this server (limit %d): retry later", e.o.MaxConns))
@@ -143,13 +132,13 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		e.total.Add(-1)
+		e.pool.leave()
 		return // Upgrade has answered the client
 	}
 	c := &conn{e: e, ws: ws, send: make(chan []byte, sendBuffer),
 		done: make(chan struct{}), readerDone: make(chan struct{})}
 	c.life = NewLifecycle(e.o.Lead, e.o.Jitter, c)
-	if !e.track(r, c) {
+	if !e.pool.track(r, c) {
 		c.shut(websocket.CloseGoingAway, "the server is shutting down")
 	}
 	go c.writePump()
@@ -158,9 +147,9 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		close(c.readerDone)
 		c.life.Stop()
 		c.shut(websocket.CloseNormalClosure, "")
-		e.untrack(c)
-		e.release(c.identity())
-		e.total.Add(-1)
+		e.pool.untrack(c)
+		e.pool.release(c.identity())
+		e.pool.leave()
 	}()
 }
 
@@ -173,69 +162,9 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
 }
 
-// track records a new connection so that Shutdown reaches it, and asks the
-// request's http.Server (which does not track hijacked connections) to call
-// Shutdown when it shuts down. It reports false when the endpoint is
-// already shut down.
-func (e *Endpoint) track(r *http.Request, c *conn) bool {
-	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if srv != nil && !e.servers[srv] {
-		e.servers[srv] = true
-		srv.RegisterOnShutdown(e.Shutdown)
-	}
-	if e.closed {
-		return false
-	}
-	e.conns[c] = struct{}{}
-	return true
-}
-
-func (e *Endpoint) untrack(c *conn) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	delete(e.conns, c)
-}
-
 // Shutdown closes every connection with 1001 going away, as /ws's are
 // closed: the SDK reconnects by itself, to a restarted server too.
-func (e *Endpoint) Shutdown() {
-	e.mu.Lock()
-	e.closed = true
-	conns := make([]*conn, 0, len(e.conns))
-	for c := range e.conns {
-		conns = append(conns, c)
-	}
-	e.mu.Unlock()
-	for _, c := range conns {
-		c.life.Stop()
-		c.shut(websocket.CloseGoingAway, "the server is shutting down")
-	}
-}
-
-// admit counts a connection for identity, refusing it past the limit.
-func (e *Endpoint) admit(identity string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.perIdentity[identity] >= e.o.MaxConnsPerIdentity {
-		return false
-	}
-	e.perIdentity[identity]++
-	return true
-}
-
-// release forgets a connection admitted for identity ("" when none was).
-func (e *Endpoint) release(identity string) {
-	if identity == "" {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.perIdentity[identity]--; e.perIdentity[identity] <= 0 {
-		delete(e.perIdentity, identity)
-	}
-}
+func (e *Endpoint) Shutdown() { e.pool.shutdown() }
 
 // conn is one SDK connection: one read goroutine (readPump, which answers
 // each frame before reading the next) and one write goroutine
@@ -307,6 +236,12 @@ func (c *conn) closeWith(code int, status, description string) {
 	c.queue(twilsock.Header{Method: twilsock.MethodClose, ID: c.nextID(),
 		Status: &twilsock.Status{Code: code, Status: status, Description: description}}, nil)
 	c.shut(websocket.CloseNormalClosure, description)
+}
+
+// goAway ends the connection when the server shuts down.
+func (c *conn) goAway() {
+	c.life.Stop()
+	c.shut(websocket.CloseGoingAway, "the server is shutting down")
 }
 
 // AboutToExpire pushes client_update token_about_to_expire.
@@ -462,7 +397,7 @@ func (c *conn) init(h twilsock.Header) {
 		c.shut(websocket.CloseNormalClosure, "token refused")
 		return
 	}
-	if !c.e.admit(a.Identity) {
+	if !c.e.pool.admit(a.Identity) {
 		c.closeWith(twilsock.StatusTooManyRequest, "Too Many Requests",
 			fmt.Sprintf("more than %d twilsock connections for identity %q: close some", c.e.o.MaxConnsPerIdentity, a.Identity))
 		return

@@ -30,14 +30,35 @@ func (r *Refusal) Error() string { return fmt.Sprintf("%s (Twilio error %d)", r.
 type Accepted struct {
 	Identity string
 	Products []string
+	Grants   token.Grants
 	Nbf, Exp time.Time
 }
 
-// verify checks raw as Twilio's service would before it lets the SDK in:
-// tokenlab's own signature (HS256 with its API key secret, issued by its API
-// key), the cty, the account in sub, exp and nbf, an identity, and a grant
-// for a twilsock product (data_sync for Sync, chat for Conversations).
+// verify checks raw as Twilio's service would before it lets a twilsock
+// client in: checkToken, then a grant for a twilsock product (data_sync for
+// Sync, chat for Conversations).
 func verify(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) {
+	a, refusal := checkToken(m, raw, now)
+	if refusal != nil {
+		return Accepted{}, refusal
+	}
+	if a.Grants.Sync != nil {
+		a.Products = append(a.Products, ProductSync)
+	}
+	if a.Grants.Chat != nil {
+		a.Products = append(a.Products, ProductConversations)
+	}
+	if len(a.Products) == 0 {
+		return Accepted{}, &Refusal{twilsock.StatusForbidden, twilsock.ErrorTokenGrantsInvalid, "the token has neither a data_sync grant (Sync) nor a chat grant (Conversations)"}
+	}
+	return a, nil
+}
+
+// checkToken checks what every Twilio service checks of a token, whatever
+// the product: tokenlab's own signature (HS256 with its API key secret,
+// issued by its API key), the cty, the account in sub, exp and nbf, and an
+// identity. Each product then checks its grant.
+func checkToken(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) {
 	t, err := m.Verify(raw)
 	switch {
 	case errors.Is(err, mint.ErrBadSignature), errors.Is(err, mint.ErrWrongAlg):
@@ -60,17 +81,7 @@ func verify(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) {
 	case c.Identity() == "":
 		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenGrantsInvalid, "the token has no identity"}
 	}
-	var products []string
-	if c.Grants.Sync != nil {
-		products = append(products, ProductSync)
-	}
-	if c.Grants.Chat != nil {
-		products = append(products, ProductConversations)
-	}
-	if len(products) == 0 {
-		return Accepted{}, &Refusal{twilsock.StatusForbidden, twilsock.ErrorTokenGrantsInvalid, "the token has neither a data_sync grant (Sync) nor a chat grant (Conversations)"}
-	}
-	a := Accepted{Identity: c.Identity(), Products: products, Exp: c.ExpiresAt()}
+	a := Accepted{Identity: c.Identity(), Grants: c.Grants, Exp: c.ExpiresAt()}
 	if c.Nbf != 0 {
 		a.Nbf = time.Unix(c.Nbf, 0)
 	}

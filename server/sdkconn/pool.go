@@ -1,0 +1,109 @@
+package sdkconn
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// goingAway is a connection the pool can end when the server shuts down.
+type goingAway interface {
+	// goAway stops the connection's timers and closes it with 1001.
+	goAway()
+}
+
+// pool holds what every SDK endpoint needs of its connections: the
+// server-wide and per-identity bounds, and the list that Shutdown closes
+// (http.Server does not track hijacked connections). Each endpoint has its
+// own pool, so one product's clients cannot use up another's.
+type pool struct {
+	maxConns, maxPerIdentity int
+	total                    atomic.Int64
+
+	mu          sync.Mutex // guards the fields below
+	perIdentity map[string]int
+	conns       map[goingAway]struct{}
+	closed      bool
+	// servers are the http.Servers this pool asked to be told of their
+	// shutdown.
+	servers map[*http.Server]bool
+}
+
+func newPool(maxConns, maxPerIdentity int) *pool {
+	return &pool{maxConns: maxConns, maxPerIdentity: maxPerIdentity, perIdentity: make(map[string]int),
+		conns: make(map[goingAway]struct{}), servers: make(map[*http.Server]bool)}
+}
+
+// enter counts a new connection, refusing it past maxConns; a connection
+// that entered calls leave once.
+func (p *pool) enter() bool {
+	if p.total.Add(1) > int64(p.maxConns) {
+		p.total.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (p *pool) leave() { p.total.Add(-1) }
+
+// track records a connection so that Shutdown reaches it, and asks the
+// request's http.Server to call Shutdown when it shuts down. It reports
+// false when the pool is already shut down.
+func (p *pool) track(r *http.Request, c goingAway) bool {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if srv != nil && !p.servers[srv] {
+		p.servers[srv] = true
+		srv.RegisterOnShutdown(p.shutdown)
+	}
+	if p.closed {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *pool) untrack(c goingAway) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.conns, c)
+}
+
+// shutdown closes every connection with 1001 going away: the SDKs
+// reconnect by themselves, to a restarted server too.
+func (p *pool) shutdown() {
+	p.mu.Lock()
+	p.closed = true
+	conns := make([]goingAway, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.goAway()
+	}
+}
+
+// admit counts a connection for identity, refusing it past the limit.
+func (p *pool) admit(identity string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.perIdentity[identity] >= p.maxPerIdentity {
+		return false
+	}
+	p.perIdentity[identity]++
+	return true
+}
+
+// release forgets a connection admitted for identity ("" when none was).
+func (p *pool) release(identity string) {
+	if identity == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.perIdentity[identity]--; p.perIdentity[identity] <= 0 {
+		delete(p.perIdentity, identity)
+	}
+}
