@@ -22,7 +22,6 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/twilsock"
-	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/renew"
 )
 
@@ -135,8 +134,7 @@ func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.pool.leave()
 		return // Upgrade has answered the client
 	}
-	c := &conn{e: e, ws: ws, send: make(chan []byte, sendBuffer),
-		done: make(chan struct{}), readerDone: make(chan struct{})}
+	c := &conn{e: e, socket: newSocket(ws, e.log, websocket.BinaryMessage, nil, pingPeriod)}
 	c.life = NewLifecycle(e.o.Lead, e.o.Jitter, c)
 	if !e.pool.track(r, c) {
 		c.shut(websocket.CloseGoingAway, "the server is shutting down")
@@ -166,24 +164,17 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 // closed: the SDK reconnects by itself, to a restarted server too.
 func (e *Endpoint) Shutdown() { e.pool.shutdown() }
 
-// conn is one SDK connection: one read goroutine (readPump, which answers
+// conn is one twilsock connection: one read goroutine (readPump, which answers
 // each frame before reading the next) and one write goroutine
 // (writePump); the lifecycle's timer queues its frames like any other.
 type conn struct {
+	*socket
 	e    *Endpoint
-	ws   *websocket.Conn
 	life *Lifecycle
-	send chan []byte
-	done chan struct{} // closed by shut: the writer sends the close and stops
-	// readerDone is closed when readPump returns.
-	readerDone chan struct{}
 
-	mu        sync.Mutex // guards the fields below
-	ident     string     // set by a successful init
-	closeCode int
-	closeText string
-	shutOnce  bool
-	seq       int
+	mu    sync.Mutex // guards the fields below
+	ident string     // set by a successful init
+	seq   int
 }
 
 func (c *conn) identity() string {
@@ -208,26 +199,7 @@ func (c *conn) queue(h twilsock.Header, body []byte) {
 		c.e.log.Error("twilsock: encoding a frame", "method", h.Method, "err", err)
 		return
 	}
-	select {
-	case <-c.done:
-	case c.send <- b:
-	default:
-		c.e.log.Info("twilsock: dropping a client that stopped reading")
-		c.shut(websocket.ClosePolicyViolation, "too slow: frames were not read")
-		c.ws.NetConn().Close()
-	}
-}
-
-// shut asks the writer to send a WebSocket close and stop. The first
-// call wins.
-func (c *conn) shut(code int, text string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.shutOnce {
-		return
-	}
-	c.shutOnce, c.closeCode, c.closeText = true, code, text
-	close(c.done)
+	c.queueBytes(b)
 }
 
 // closeWith sends twilsock's own close (status code and description),
@@ -255,56 +227,6 @@ func (c *conn) Expired() {
 	c.closeWith(twilsock.StatusTokenExpired, "Gone", "the token expired and no new one came: call updateToken with a fresh token")
 }
 
-func (c *conn) writePump() {
-	ping := time.NewTicker(pingPeriod)
-	defer func() {
-		ping.Stop()
-		c.ws.Close()
-	}()
-	for {
-		select {
-		case b := <-c.send:
-			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				return
-			}
-		case <-c.done:
-			// Frames queued before the close go first: a reply or the
-			// twilsock close the SDK must read.
-			for {
-				select {
-				case b := <-c.send:
-					c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-					if c.ws.WriteMessage(websocket.BinaryMessage, b) != nil {
-						return
-					}
-					continue
-				default:
-				}
-				break
-			}
-			c.mu.Lock()
-			code, text := c.closeCode, c.closeText
-			c.mu.Unlock()
-			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, protocol.CloseReason(text)), time.Now().Add(writeWait))
-			// The reader keeps reading until the peer's close arrives, so
-			// the peer reads ours instead of a reset; a peer that does not
-			// answer is cut off after closeGrace.
-			grace := time.NewTimer(closeGrace)
-			defer grace.Stop()
-			select {
-			case <-c.readerDone:
-			case <-grace.C:
-			}
-			return
-		}
-	}
-}
-
 // readPump reads and answers frames until the connection ends.
 func (c *conn) readPump() {
 	c.ws.SetReadLimit(twilsock.MaxFrameBytes)
@@ -316,10 +238,8 @@ func (c *conn) readPump() {
 		if err != nil {
 			return
 		}
-		select {
-		case <-c.done:
+		if c.closing() {
 			continue // closing: read until the peer's close arrives
-		default:
 		}
 		if !limiter.Allow() {
 			c.closeWith(twilsock.StatusTooManyRequest, "Too Many Requests",
