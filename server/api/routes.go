@@ -30,6 +30,7 @@ func addRoutes(routes *http.ServeMux, d Deps) {
 	forApps("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
 	routes.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
 	routes.Handle("GET /v3/wsconnect", sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Logger: d.Logger}))
+	routes.Handle("GET /signal", sdkconn.NewVoice(sdkconn.Options{Minter: d.Minter, Logger: d.Logger}))
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
 	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
 	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))
