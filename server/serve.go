@@ -20,6 +20,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/linger"
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 	"github.com/tokenlab/tokenlab/server/tlscert"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/web"
@@ -169,7 +170,11 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	log.Info("tokenlab shutting down", "timeout", lim.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), lim.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
+	shutErr := srv.Shutdown(sctx)
+	// The SDKs' sockets (twilsock, Voice signaling) send their 1001 before
+	// the process ends, so the SDKs reconnect without reporting an error.
+	sdkconn.Drain(sctx, srv)
+	if err := shutErr; errors.Is(err, context.DeadlineExceeded) {
 		// A straggler (a body still trickling in, an answer not read)
 		// does not get to hold the process: cut it, and stop cleanly.
 		log.Warn("requests still running after the shutdown timeout: cutting their connections",

@@ -1,6 +1,7 @@
 package sdkconn
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,39 @@ type pool struct {
 	// servers are the http.Servers this pool asked to be told of their
 	// shutdown.
 	servers map[*http.Server]bool
+	// writers counts the connections whose writer still runs: Drain waits
+	// for them to have sent their close.
+	writers sync.WaitGroup
+}
+
+// served lists, for each http.Server, the pools whose connections it
+// accepted, so that Drain reaches them.
+var served = struct {
+	sync.Mutex
+	pools map[*http.Server][]*pool
+}{pools: make(map[*http.Server][]*pool)}
+
+// Drain closes the SDK connections srv accepted (1001 going away) and
+// waits until each has sent its close, or ctx ends. http.Server.Shutdown
+// does neither for hijacked connections: it starts the close in a
+// goroutine and returns, and a process that exits then cuts the sockets
+// (the SDKs see 1006, and Voice's Device reports a connection error)
+// instead of closing them.
+func Drain(ctx context.Context, srv *http.Server) {
+	served.Lock()
+	pools := served.pools[srv]
+	delete(served.pools, srv)
+	served.Unlock()
+	for _, p := range pools {
+		p.shutdown()
+		done := make(chan struct{})
+		go func() { p.writers.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func newPool(maxConns, maxPerIdentity int) *pool {
@@ -56,6 +90,9 @@ func (p *pool) track(r *http.Request, c goingAway) bool {
 	if srv != nil && !p.servers[srv] {
 		p.servers[srv] = true
 		srv.RegisterOnShutdown(p.shutdown)
+		served.Lock()
+		served.pools[srv] = append(served.pools[srv], p)
+		served.Unlock()
 	}
 	if p.closed {
 		return false

@@ -91,7 +91,11 @@ func (e *VoiceEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !e.pool.track(r, c) {
 		c.shut(websocket.CloseGoingAway, "the server is shutting down")
 	}
-	go c.writePump()
+	e.pool.writers.Add(1)
+	go func() {
+		defer e.pool.writers.Done()
+		c.writePump()
+	}()
 	go func() {
 		c.readPump()
 		close(c.readerDone)
