@@ -69,7 +69,7 @@ FUZZ_TARGETS := ./shared/jsonlite:FuzzParse ./shared/jsonlite:FuzzAppendString \
                 ./shared/lint:FuzzCheck ./shared/protocol:FuzzDecodeMessage \
                 ./shared/protocol:FuzzEncodeOracle \
                 ./server/api:FuzzTokenRequest ./server/api:FuzzVerifyRequest ./server/hub:FuzzHandleFrame \
-                ./server/twilsock:FuzzDecode
+                ./server/twilsock:FuzzDecode ./server/voicesignal:FuzzDecode
 fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \

@@ -290,6 +290,14 @@ func (o *offline) check(t *testing.T) {
 	}
 }
 
+// frames prints each signaling message with TOKENLAB_E2E_FRAMES set: the
+// source of docs/voice.md's examples.
+func frames(from string, data []byte) {
+	if os.Getenv("TOKENLAB_E2E_FRAMES") != "" {
+		fmt.Fprintf(os.Stderr, "%s: %q\n", from, data)
+	}
+}
+
 // newTab opens the app's page in a fresh browser context, bounded by
 // limit, and checks at the end that it stayed offline.
 func newTab(t *testing.T, limit time.Duration) context.Context {
@@ -306,6 +314,10 @@ func newTab(t *testing.T, limit time.Duration) context.Context {
 			o.note(ev.Request.URL)
 		case *network.EventWebSocketCreated:
 			o.note(ev.URL)
+		case *network.EventWebSocketFrameSent:
+			frames("client", ev.Response.PayloadData)
+		case *network.EventWebSocketFrameReceived:
+			frames("server", ev.Response.PayloadData)
 		}
 	}); err != nil {
 		t.Fatalf("opening a tab: %v", err)
