@@ -531,3 +531,57 @@ func TestVoiceServerRestart(t *testing.T) {
 		t.Errorf("the Device reported %q across the restart, want registered, unregistered, registered again, and no error", got)
 	}
 }
+
+// TestReadmeExample runs README's Voice example as it is written, in the
+// app's page, against the server under test: it must register and keep
+// its token fresh past the point where the SDK stops warning (the third
+// and fourth tokens come from the example's own timer), with no error.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Twilio's Voice SDK, offline\n.*?```js\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no js example under \"Twilio's Voice SDK, offline\"")
+	}
+	example := string(m[1])
+	const importLine = `import { Device } from "@twilio/voice-sdk";`
+	for _, want := range []string{importLine, `"https://localhost:8080/token"`, `chunderw: "localhost:8080"`, `publishEvents: false,`} {
+		if !strings.Contains(example, want) {
+			t.Fatalf("the example changed shape (no %s); update this test:\n%s", want, example)
+		}
+	}
+	// The page loads the bundle as a script, not a module; the server runs
+	// on its own port; the page's silent sounds keep the Device offline.
+	example = strings.Replace(example, importLine, "const { Device } = Twilio;", 1)
+	example = strings.ReplaceAll(example, "localhost:8080", host)
+	example = strings.Replace(example, "publishEvents: false,", "publishEvents: false, sounds,", 1)
+	js := `new Promise((resolve, reject) => {
+  const realFetch = window.fetch;
+  let fetches = 0;
+  window.fetch = (url, ...rest) => { if (String(url).endsWith("/token")) fetches++; return realFetch(url, ...rest); };
+  (async () => {` + example + `
+    const errors = [];
+    device.on("error", (e) => errors.push(e.code));
+    const check = setInterval(() => {
+      if (fetches < 4 && errors.length === 0) return;
+      clearInterval(check);
+      clearTimeout(timer);
+      const state = device.state;
+      device.destroy();
+      resolve({ fetches, errors, state });
+    }, 50);
+  })().catch((e) => reject(String(e)));
+})`
+	ctx := newTab(t, 40*time.Second)
+	type outcome struct {
+		Fetches int    `json:"fetches"`
+		Errors  []int  `json:"errors"`
+		State   string `json:"state"`
+	}
+	got := eval[outcome](t, ctx, js)
+	if got.Fetches < 4 || len(got.Errors) > 0 || got.State != "registered" {
+		t.Errorf("README's example: %+v, want four tokens fetched, no error, still registered", got)
+	}
+}
