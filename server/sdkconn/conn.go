@@ -94,6 +94,13 @@ var upgrader = websocket.Upgrader{
 
 // New returns the endpoint.
 func New(o Options) *Endpoint {
+	o, log := o.withDefaults()
+	return &Endpoint{o: o, log: log, pool: newPool(o.MaxConns, o.MaxConnsPerIdentity)}
+}
+
+// withDefaults fills in the zero fields of o, and returns its logger (one
+// that discards when o has none).
+func (o Options) withDefaults() (Options, *slog.Logger) {
 	if o.Minter == nil {
 		panic("sdkconn: Options.Minter is required")
 	}
@@ -110,7 +117,7 @@ func New(o Options) *Endpoint {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Endpoint{o: o, log: log, pool: newPool(o.MaxConns, o.MaxConnsPerIdentity)}
+	return o, log
 }
 
 // Connections returns the number of open twilsock connections.
@@ -118,41 +125,13 @@ func (e *Endpoint) Connections() int { return int(e.pool.total.Load()) }
 
 // ServeHTTP upgrades the request and runs the connection.
 func (e *Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !websocket.IsWebSocketUpgrade(r) {
-		writeError(w, http.StatusBadRequest, "not_websocket",
-			"GET /v3/wsconnect is the twilsock WebSocket endpoint: point a Twilio Conversations or Sync client at it with the option twilsock: { uri } (see docs/twilsock.md)")
-		return
-	}
-	if !e.pool.enter() {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "too_many_connections",
-			fmt.Sprintf("too many twilsock connections to this server (limit %d): retry later", e.o.MaxConns))
-		return
-	}
-	ws, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		e.pool.leave()
-		return // Upgrade has answered the client
-	}
-	c := &conn{e: e, socket: newSocket(ws, e.log, websocket.BinaryMessage, nil, pingPeriod)}
-	c.life = NewLifecycle(e.o.Lead, e.o.Jitter, c)
-	if !e.pool.track(r, c) {
-		c.shut(websocket.CloseGoingAway, "the server is shutting down")
-	}
-	e.pool.writers.Add(1)
-	go func() {
-		defer e.pool.writers.Done()
-		c.writePump()
-	}()
-	go func() {
-		c.readPump()
-		close(c.readerDone)
-		c.life.Stop()
-		c.shut(websocket.CloseNormalClosure, "")
-		e.pool.untrack(c)
-		e.pool.release(c.identity())
-		e.pool.leave()
-	}()
+	e.pool.serve(w, r, "twilsock",
+		"GET /v3/wsconnect is the twilsock WebSocket endpoint: point a Twilio Conversations or Sync client at it with the option twilsock: { uri } (see docs/twilsock.md)",
+		func(ws *websocket.Conn) pooled {
+			c := &conn{e: e, socket: newSocket(ws, e.log, websocket.BinaryMessage, nil, pingPeriod)}
+			c.life = NewLifecycle(e.o.Lead, e.o.Jitter, c)
+			return c
+		})
 }
 
 // writeError answers a plain HTTP request with tokenlab's JSON error body,
@@ -212,6 +191,13 @@ func (c *conn) closeWith(code int, status, description string) {
 	c.queue(twilsock.Header{Method: twilsock.MethodClose, ID: c.nextID(),
 		Status: &twilsock.Status{Code: code, Status: status, Description: description}}, nil)
 	c.shut(websocket.CloseNormalClosure, description)
+}
+
+func (c *conn) sock() *socket { return c.socket }
+
+func (c *conn) ended() string {
+	c.life.Stop()
+	return c.identity()
 }
 
 // goAway ends the connection when the server shuts down.

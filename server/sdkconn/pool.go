@@ -2,15 +2,72 @@ package sdkconn
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gorilla/websocket"
 )
 
 // goingAway is a connection the pool can end when the server shuts down.
 type goingAway interface {
 	// goAway stops the connection's timers and closes it with 1001.
 	goAway()
+}
+
+// pooled is a connection the pool runs: its socket's writer, its own
+// reader, and what it leaves behind.
+type pooled interface {
+	goingAway
+	sock() *socket
+	// readPump reads and answers messages until the connection ends.
+	readPump()
+	// ended stops the connection's timers and returns the identity it was
+	// admitted for ("" when none).
+	ended() string
+}
+
+// serve answers a request for an SDK socket. A request that is not an
+// upgrade gets 400 and usage (what the path is for, for a person who
+// opened it); past maxConns, 503. Otherwise it upgrades the request and
+// runs the connection newConn makes, one writer and one reader, until it
+// ends.
+func (p *pool) serve(w http.ResponseWriter, r *http.Request, product, usage string, newConn func(*websocket.Conn) pooled) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		writeError(w, http.StatusBadRequest, "not_websocket", usage)
+		return
+	}
+	if !p.enter() {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "too_many_connections",
+			fmt.Sprintf("too many %s connections to this server (limit %d): retry later", product, p.maxConns))
+		return
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		p.leave()
+		return // Upgrade has answered the client
+	}
+	c := newConn(ws)
+	s := c.sock()
+	if !p.track(r, c) {
+		s.shut(websocket.CloseGoingAway, "the server is shutting down")
+	}
+	p.writers.Add(1)
+	go func() {
+		defer p.writers.Done()
+		s.writePump()
+	}()
+	go func() {
+		c.readPump()
+		close(s.readerDone)
+		identity := c.ended()
+		s.shut(websocket.CloseNormalClosure, "")
+		p.untrack(c)
+		p.release(identity)
+		p.leave()
+	}()
 }
 
 // pool holds what every SDK endpoint needs of its connections: the

@@ -45,19 +45,7 @@ type VoiceEndpoint struct {
 // Lead is unused (the SDK times its own warning from the ttl in
 // connected).
 func NewVoice(o Options) *VoiceEndpoint {
-	if o.Minter == nil {
-		panic("sdkconn: Options.Minter is required")
-	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = DefaultMaxConns
-	}
-	if o.MaxConnsPerIdentity <= 0 {
-		o.MaxConnsPerIdentity = DefaultMaxConnsPerIdentity
-	}
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	o, log := o.withDefaults()
 	return &VoiceEndpoint{o: o, log: log, pool: newPool(o.MaxConns, o.MaxConnsPerIdentity)}
 }
 
@@ -70,41 +58,13 @@ func (e *VoiceEndpoint) Shutdown() { e.pool.shutdown() }
 
 // ServeHTTP upgrades the request and runs the connection.
 func (e *VoiceEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !websocket.IsWebSocketUpgrade(r) {
-		writeError(w, http.StatusBadRequest, "not_websocket",
-			"GET /signal is the Voice signaling WebSocket endpoint: point a Twilio Voice Device at it with the option chunderw: \"<host>:<port>\" over TLS (see docs/voice.md)")
-		return
-	}
-	if !e.pool.enter() {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "too_many_connections",
-			fmt.Sprintf("too many Voice signaling connections to this server (limit %d): retry later", e.o.MaxConns))
-		return
-	}
-	ws, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		e.pool.leave()
-		return // Upgrade has answered the client
-	}
-	c := &voiceConn{e: e, socket: newSocket(ws, e.log, websocket.TextMessage, []byte(voicesignal.Heartbeat), voiceHeartbeatPeriod)}
-	c.life = NewLifecycle(renew.DefaultLead, e.o.Jitter, c)
-	if !e.pool.track(r, c) {
-		c.shut(websocket.CloseGoingAway, "the server is shutting down")
-	}
-	e.pool.writers.Add(1)
-	go func() {
-		defer e.pool.writers.Done()
-		c.writePump()
-	}()
-	go func() {
-		c.readPump()
-		close(c.readerDone)
-		c.life.Stop()
-		c.shut(websocket.CloseNormalClosure, "")
-		e.pool.untrack(c)
-		e.pool.release(c.admitted())
-		e.pool.leave()
-	}()
+	e.pool.serve(w, r, "Voice signaling",
+		"GET /signal is the Voice signaling WebSocket endpoint: point a Twilio Voice Device at it with the option chunderw: \"<host>:<port>\" over TLS (see docs/voice.md)",
+		func(ws *websocket.Conn) pooled {
+			c := &voiceConn{e: e, socket: newSocket(ws, e.log, websocket.TextMessage, []byte(voicesignal.Heartbeat), voiceHeartbeatPeriod)}
+			c.life = NewLifecycle(renew.DefaultLead, e.o.Jitter, c)
+			return c
+		})
 }
 
 // voiceConn is one Device's signaling connection. Its token is live from
@@ -149,6 +109,13 @@ func (c *voiceConn) closeWith(code int, message string) {
 	c.fail(code, message)
 	c.queue(voicesignal.TypeClose, struct{}{})
 	c.shut(websocket.CloseNormalClosure, "")
+}
+
+func (c *voiceConn) sock() *socket { return c.socket }
+
+func (c *voiceConn) ended() string {
+	c.life.Stop()
+	return c.admitted()
 }
 
 func (c *voiceConn) goAway() {
