@@ -34,6 +34,7 @@ func main() {
 		Later: func(f func()) { afterPaint(p.c.Post, f) },
 	})
 	p.ui.later, p.ui.liveView.later = p.later, p.later
+	p.chart = newChart(byID("lifetime"), byID("lifetime-axis"))
 	wire(p)
 	exportAPI(p)
 	p.ui.eventLater("page loaded")

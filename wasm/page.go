@@ -3,7 +3,12 @@
 package main
 
 import (
+	"strconv"
+	"time"
+
 	"github.com/tokenlab/tokenlab/shared/client"
+	"github.com/tokenlab/tokenlab/shared/lifetime"
+	"github.com/tokenlab/tokenlab/shared/token"
 )
 
 // page adapts the client to the browser: it renders the client's
@@ -17,6 +22,10 @@ type page struct {
 	// rendered is false until the first render: the page is shown then
 	// (see main).
 	rendered bool
+
+	// history is the session's tokens and events, drawn by chart.
+	history lifetime.History
+	chart   *chart
 }
 
 // Changed renders the client's new state.
@@ -31,6 +40,44 @@ func (p *page) Changed() {
 func (p *page) tick() {
 	off, unc, known := p.c.Offset()
 	p.ui.tick(p.c.Snapshot(), p.c.Now(), off, unc, known)
+	p.drawChart()
+}
+
+// chartTokens is how many of the latest tokens the chart shows; older ones
+// are counted at its edge.
+const chartTokens = 8
+
+// drawChart lays the history out around the server's now and draws it.
+func (p *page) drawChart() {
+	if p.chart == nil || p.history.Len() == 0 {
+		return
+	}
+	p.chart.draw(p.history.Layout(p.c.Now(), chartTokens, 10*time.Second))
+}
+
+// mark records an event on the chart, at the server's now.
+func (p *page) mark(kind, label string) {
+	p.history.AddMarker(lifetime.Marker{At: p.c.Now(), Kind: kind, Label: label})
+}
+
+// record adds the client's current token to the chart: a sign-in starts a
+// new chart, a renewal is also a marker with its trigger.
+func (p *page) record(n client.Note) {
+	s := p.c.Snapshot()
+	if s.Token == nil || s.Token.Claims.JTI != n.JTI {
+		return
+	}
+	if n.Trigger == client.TriggerSignIn {
+		p.history.Reset()
+	} else if n.Trigger != "resumed" {
+		p.mark(lifetime.KindRenewal, n.Trigger)
+	}
+	issued, nbf, exp := token.Times(s.Token.Claims)
+	if nbf.IsZero() {
+		nbf = issued
+	}
+	p.history.AddToken(lifetime.Token{JTI: n.JTI, NotBefore: nbf, Expires: exp, Lead: s.Lead, Trigger: n.Trigger})
+	p.drawChart()
 }
 
 // Event adds a line to the timeline.
@@ -41,6 +88,8 @@ func (p *page) Event(unixMS int64, text string) { p.ui.eventAt(unixMS, text) }
 func (p *page) Fail(code, message, field string, signIn bool) {
 	if signIn {
 		p.ui.fieldError(field, message)
+	} else if p.history.Len() > 0 {
+		p.mark(lifetime.KindFault, code)
 	}
 	p.ui.notice(message, true)
 	dispatch("tokenlab:error", map[string]any{"code": code, "message": message, "field": field})
@@ -57,14 +106,22 @@ func (p *page) Note(n client.Note) {
 		if n.Trigger == client.TriggerSignIn {
 			p.ui.focusLive()
 		}
+		p.record(n)
 	case client.NoteConnected:
 		dispatch("tokenlab:notice", map[string]any{"type": "connected", "reconnect": n.Reconnect})
+		if n.Reconnect {
+			p.mark(lifetime.KindReconnect, "")
+		}
 	case client.NoteDisconnected:
 		dispatch("tokenlab:notice", map[string]any{"type": "disconnected", "code": n.Code, "reason": n.Reason})
+		p.mark(lifetime.KindDisconnect, strconv.Itoa(n.Code))
 	case client.NoteExpiring:
 		dispatch("tokenlab:notice", map[string]any{"type": "expiring", "jti": n.JTI, "exp": n.Exp, "ignored": n.Ignored})
+		p.mark(lifetime.KindWarning, "")
+		p.ui.holdExpiring(p.c.Now())
 	case client.NoteExpired:
 		dispatch("tokenlab:notice", map[string]any{"type": "expired", "jti": n.JTI})
+		p.mark(lifetime.KindExpired, "")
 	case client.NoteRevoked:
 		dispatch("tokenlab:notice", map[string]any{"type": "revoked", "reason": n.Reason})
 	case client.NoteSignedOut:

@@ -19,14 +19,19 @@ type ui struct {
 	status, conn, offset, logout, noticeEl js.Value
 	signin, live, form, submit             js.Value
 	jti, renewals, renewNow                js.Value
-	timeline                               js.Value
+	timeline, lifetime                     js.Value
 	paste, verify, verifyResult, pasteEr   js.Value
 
 	liveView, inspectView *tokenView
 	inspected             *token.Token
 	lastStatus            view.Status
-	busyNow               bool // the sign-in button says "Signing in…"
-	bootGone              bool // the "loading" placeholder is removed
+	// expiringUntil keeps the status pill at "expiring" for a moment after
+	// the server's warning: the renewal follows within milliseconds, and a
+	// person demoing the flow would never see the warning otherwise.
+	// snapshot() reports the real status throughout.
+	expiringUntil time.Time
+	busyNow       bool // the sign-in button says "Signing in…"
+	bootGone      bool // the "loading" placeholder is removed
 
 	// later runs work after the browser's next paint (page.later).
 	later func(func())
@@ -37,7 +42,7 @@ func newUI() *ui {
 		status: byID("status"), conn: byID("conn"), offset: byID("offset"), logout: byID("logout"),
 		noticeEl: byID("notice"), signin: byID("signin"), live: byID("live"), form: byID("login"),
 		submit: byID("login-submit"), jti: byID("jti"), renewals: byID("renewals"), renewNow: byID("renew-now"),
-		timeline: byID("timeline"), paste: byID("paste"), verify: byID("verify"),
+		timeline: byID("timeline"), lifetime: byID("lifetime-card"), paste: byID("paste"), verify: byID("verify"),
 		verifyResult: byID("verify-result"), pasteEr: byID("paste-error"),
 	}
 	u.liveView = newTokenView(byID("live-view"))
@@ -55,6 +60,15 @@ type tokenView struct {
 	// later, when set, runs work the first sight of a token does not need
 	// (local times, lint findings) after the browser has painted it.
 	later func(func())
+
+	// leeway is how far the page's estimate of the server's clock may be
+	// off (its uncertainty, plus lintMargin): lint allows it.
+	leeway time.Duration
+	// linted is what the lint list shows ("" before the first lint);
+	// lintedAt is when, so that tick lints again once a second and the
+	// time-dependent findings (expired, not yet valid) follow the clock.
+	linted   string
+	lintedAt time.Time
 }
 
 var viewParts = []string{"identity", "countdown", "bar", "bar-track", "iat-local", "iat-utc", "nbf-local", "nbf-utc",
@@ -63,7 +77,7 @@ var viewParts = []string{"identity", "countdown", "bar", "bar-track", "iat-local
 func newTokenView(root js.Value) *tokenView {
 	tpl := byID("token-view").Get("content").Call("cloneNode", true)
 	root.Call("append", tpl)
-	v := &tokenView{root: root, parts: map[string]js.Value{}}
+	v := &tokenView{root: root, parts: map[string]js.Value{}, leeway: lintMargin}
 	for _, p := range viewParts {
 		v.parts[p] = part(root, p)
 	}
@@ -104,7 +118,7 @@ func (v *tokenView) show(t *token.Token, now time.Time) {
 			}
 			setText(v.parts[tt.name+"-local"], local)
 		}
-		showFindings(v.parts["lint"], t.Raw, now)
+		v.linted, v.lintedAt = showFindings(v.parts["lint"], t.Raw, now, v.leeway, ""), now
 	}
 	setText(v.parts["header"], view.Pretty(t.HeaderJSON))
 	setText(v.parts["payload"], view.Pretty(t.PayloadJSON))
@@ -139,6 +153,7 @@ func (v *tokenView) show(t *token.Token, now time.Time) {
 			setText(v.parts[tt.name+"-local"], "…")
 		}
 		empty(v.parts["lint"])
+		v.linted = ""
 		v.later(func() {
 			if v.tok == t {
 				secondary()
@@ -152,6 +167,9 @@ func (v *tokenView) show(t *token.Token, now time.Time) {
 func (v *tokenView) tick(now time.Time, status view.Status, lead time.Duration) {
 	if v.tok == nil {
 		return
+	}
+	if v.linted != "" && now.Sub(v.lintedAt) >= time.Second {
+		v.linted, v.lintedAt = showFindings(v.parts["lint"], v.tok.Raw, now, v.leeway, v.linted), now
 	}
 	issued, _, exp := token.Times(v.tok.Claims)
 	left := exp.Sub(now)
@@ -185,6 +203,7 @@ func orDash(s string) string {
 func (u *ui) render(s client.Snapshot, now time.Time) {
 	u.liveView.show(s.Token, now)
 	setHidden(u.live, s.Token == nil)
+	setHidden(u.lifetime, s.Token == nil)
 	setHidden(u.logout, s.Token == nil)
 	if s.Token != nil {
 		setText(u.jti, s.Token.Claims.JTI)
@@ -211,14 +230,24 @@ func (u *ui) render(s client.Snapshot, now time.Time) {
 
 // tick runs four times a second: countdowns, status and clock offset.
 func (u *ui) tick(s client.Snapshot, now time.Time, off, unc time.Duration, known bool) {
+	u.liveView.leeway, u.inspectView.leeway = unc+lintMargin, unc+lintMargin
 	u.tickStatus(s, now)
 	if known {
 		setText(u.offset, view.Offset(off, unc))
 	}
 }
 
+// expiringHold is how long the pill shows "expiring" after a warning.
+const expiringHold = 1500 * time.Millisecond
+
+// holdExpiring shows the server's warning on the status pill for a moment.
+func (u *ui) holdExpiring(now time.Time) { u.expiringUntil = now.Add(expiringHold) }
+
 func (u *ui) tickStatus(s client.Snapshot, now time.Time) {
 	st := view.StatusAt(now, s.Exp, s.Lead, s.Renewing)
+	if (st == view.Valid || st == view.Renewing) && s.Token != nil && now.Before(u.expiringUntil) {
+		st = view.Expiring
+	}
 	if st != u.lastStatus {
 		u.lastStatus = st
 		setText(u.status, string(st))

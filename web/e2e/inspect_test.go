@@ -128,3 +128,41 @@ func TestPasteTimesAtTheEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestLintFollowsTheClock pastes tokens whose nbf is just ahead of the
+// page's clock: within the clock estimate's leeway (a token the server has
+// just minted, its nbf rounded down) it is valid at once; a few seconds
+// ahead it is "not yet valid" (20105) until that time comes, and then the
+// finding goes away by itself.
+func TestLintFollowsTheClock(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	open(t, ctx)
+	serverNow := `((Date.now() + window.tokenlab.snapshot().clockOffsetMs) / 1000)`
+	paste := func(nbf string) {
+		eval(t, ctx, `{
+			const enc = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+			const now = `+serverNow+`;
+			const nbf = `+nbf+`;
+			const raw = enc({alg: "HS256", typ: "JWT", cty: "twilio-fpa;v=1"}) + "." +
+				enc({jti: "SK00000000000000000000000000000000-" + nbf, iss: "SK00000000000000000000000000000000",
+					sub: "AC00000000000000000000000000000000", nbf, exp: nbf + 600, grants: {identity: "lin", video: {}}}) + ".c2ln";
+			const p = document.getElementById("paste"); p.value = raw; p.dispatchEvent(new Event("input"));
+		}`)
+	}
+	has20105 := `[...document.querySelectorAll("#inspect-view .finding")].some(f => f.dataset.code === "20105")`
+	linted := `document.querySelectorAll("#inspect-view .finding").length > 0`
+
+	// The next whole second, a quarter of a second away at most: what a
+	// page a few milliseconds behind the server sees of a fresh token.
+	waitFor(t, ctx, serverNow+` % 1 > 0.75`, 5*time.Second)
+	paste(`Math.ceil(now)`)
+	waitFor(t, ctx, linted, 5*time.Second)
+	if text(t, ctx, `String(`+has20105+`)`) == "true" {
+		t.Error("a token minted a moment ago is called not yet valid")
+	}
+
+	paste(`Math.floor(now) + 4`)
+	waitFor(t, ctx, has20105, 5*time.Second)
+	// No new paste: the page lints again as time passes.
+	waitFor(t, ctx, `!`+has20105, 10*time.Second)
+}
