@@ -274,6 +274,22 @@ func TestNoSecretLeaves(t *testing.T) {
 		dumpHandshake(resp)
 	}
 
+	// Voice signaling: a listen with the token and with a forged one,
+	// register, a call, garbage.
+	for _, first := range []string{tok.Token, tok.Token[:len(tok.Token)-3] + "abc"} {
+		sig, resp, err := dialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/signal", nil)
+		if err != nil {
+			t.Fatalf("dial /signal: %v", err)
+		}
+		dumpHandshake(resp)
+		for _, m := range []string{`{"type":"listen","payload":{"token":"` + first + `"}}`,
+			`{"type":"register","payload":{"media":{"audio":true}}}`, `{"type":"invite","payload":{"callsid":"CA1","sdp":"v=0"}}`, `nope`} {
+			sig.WriteMessage(websocket.TextMessage, []byte(m))
+			readAll(sig, "signal", 1)
+		}
+		sig.Close()
+	}
+
 	// Operators: refused, listed, revoking; then the session is gone.
 	call("GET", "/admin/sessions", "", "")
 	call("GET", "/admin/sessions", "", "", "Authorization", "Bearer "+adminToken+"x")
