@@ -64,6 +64,37 @@ func (e *FieldError) Error() string {
 // key is given twice, a key is unknown (see Binding.Unknown and At), or
 // what a Field's Read returned. null reads as an empty object.
 func (b *Binding[T]) Read(t *T, v Value, at At) error {
+	o := object{keys: b.keys(), skip: b.SkipUnknown,
+		field: func(i int, v Value, at At) error { return b.Fields[i].Read(t, v, at) }}
+	if b.Unknown != nil {
+		o.unknown = func(key string, v Value, at At) error { return b.Unknown(t, key, v, at) }
+	}
+	return o.read(v, at)
+}
+
+// keys lists b's keys; the walk over an object is not generic, so that
+// the page's program holds one copy of it, not one per bound type.
+func (b *Binding[T]) keys() []string {
+	keys := make([]string, len(b.Fields))
+	for i, f := range b.Fields {
+		keys[i] = f.Key
+	}
+	return keys
+}
+
+// Has reports whether key names one of b's fields, spelled exactly.
+func (b *Binding[T]) Has(key string) bool { return object{keys: b.keys()}.index(key) >= 0 }
+
+// object is a Binding without its type: the keys, and how to read the
+// value of the i-th or of an unknown one.
+type object struct {
+	keys    []string
+	field   func(i int, v Value, at At) error
+	unknown func(key string, v Value, at At) error
+	skip    bool
+}
+
+func (o object) read(v Value, at At) error {
 	switch v.Kind {
 	case Null:
 		return nil
@@ -72,33 +103,33 @@ func (b *Binding[T]) Read(t *T, v Value, at At) error {
 		return Expected(v, at, "an object")
 	}
 	path := at.Path
-	var seen uint64 // bit i: Fields[i] read (bindings have far fewer than 64 fields)
+	var seen uint64 // bit i: field i read (bindings have far fewer than 64 fields)
 	var seenUnknown map[string]bool
 	for _, m := range v.Members {
 		in := at.Key(m.Key)
-		i := b.index(m.Key)
+		i := o.index(m.Key)
 		switch {
 		case i >= 0 && seen&(1<<i) != 0, i < 0 && seenUnknown[m.Key]:
 			return &FieldError{in.Path, "is given more than once: give each key once"}
 		case i >= 0:
 			seen |= 1 << i
-			if err := b.Fields[i].Read(t, m.Value, in); err != nil {
+			if err := o.field(i, m.Value, in); err != nil {
 				return err
 			}
-		case b.Unknown == nil && (!b.SkipUnknown || b.folds(m.Key)):
+		case o.unknown == nil && (!o.skip || o.folds(m.Key)):
 			if at.Unknown == nil {
-				return &FieldError{in.Path, b.unknown(m.Key, path)}
+				return &FieldError{in.Path, o.problem(m.Key, path)}
 			}
-			at.Unknown(in.Path, b.unknown(m.Key, path))
+			at.Unknown(in.Path, o.problem(m.Key, path))
 		default:
 			if seenUnknown == nil {
 				seenUnknown = map[string]bool{}
 			}
 			seenUnknown[m.Key] = true
-			if b.Unknown == nil {
+			if o.unknown == nil {
 				continue
 			}
-			if err := b.Unknown(t, m.Key, m.Value, in); err != nil {
+			if err := o.unknown(m.Key, m.Value, in); err != nil {
 				return err
 			}
 		}
@@ -106,12 +137,9 @@ func (b *Binding[T]) Read(t *T, v Value, at At) error {
 	return nil
 }
 
-// Has reports whether key names one of b's fields, spelled exactly.
-func (b *Binding[T]) Has(key string) bool { return b.index(key) >= 0 }
-
-func (b *Binding[T]) index(key string) int {
-	for i, f := range b.Fields {
-		if f.Key == key && i < 64 {
+func (o object) index(key string) int {
+	for i, k := range o.keys {
+		if k == key && i < 64 {
 			return i
 		}
 	}
@@ -119,31 +147,31 @@ func (b *Binding[T]) index(key string) int {
 }
 
 // folds reports whether key differs from a field's key only in case.
-func (b *Binding[T]) folds(key string) bool {
-	for _, f := range b.Fields {
-		if strings.EqualFold(f.Key, key) {
+func (o object) folds(key string) bool {
+	for _, k := range o.keys {
+		if strings.EqualFold(k, key) {
 			return true
 		}
 	}
 	return false
 }
 
-// unknown says that key is not one of b's, and which it may have meant.
-func (b *Binding[T]) unknown(key, path string) string {
-	for _, f := range b.Fields {
-		if FoldKey(f.Key) == FoldKey(key) {
-			return "is not a known field: keys are case-sensitive snake_case, write " + strconv.Quote(f.Key)
+// problem says that key is not one of o's, and which it may have meant.
+func (o object) problem(key, path string) string {
+	for _, k := range o.keys {
+		if FoldKey(k) == FoldKey(key) {
+			return "is not a known field: keys are case-sensitive snake_case, write " + strconv.Quote(k)
 		}
 	}
 	s := "is not a known field (known: "
 	if path != "" {
 		s = "is not a known field (" + path + " has: "
 	}
-	for i, f := range b.Fields {
+	for i, k := range o.keys {
 		if i > 0 {
 			s += ", "
 		}
-		s += f.Key
+		s += k
 	}
 	return s + ")"
 }
