@@ -1,7 +1,9 @@
 package e2e_test
 
 import (
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +137,22 @@ func TestLifetimeChart(t *testing.T) {
 					t.Errorf("the chart is %v px wide on a %v px page", c.Width, c.Page)
 				}
 				t.Logf("%s: %d bars, %d markers, chart %s px", size.name, len(c.Bars), len(c.Markers), strconv.FormatFloat(c.Width, 'f', 0, 64))
+				// TOKENLAB_SCREENSHOT=docs/screenshot.png also saves this
+				// page, as docs/screenshot-lifetime[-dark].png (README).
+				if path := os.Getenv("TOKENLAB_SCREENSHOT"); path != "" && size.name == "desktop" {
+					eval(t, ctx, `scrollTo(0, 0)`)
+					png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+					if err != nil {
+						t.Fatal(err)
+					}
+					name := strings.TrimSuffix(path, ".png") + "-lifetime.png"
+					if scheme == "dark" {
+						name = strings.TrimSuffix(path, ".png") + "-lifetime-dark.png"
+					}
+					if err := os.WriteFile(name, png, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
 			})
 		}
 	}
