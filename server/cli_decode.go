@@ -101,19 +101,19 @@ func cmdDecode(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "header:\n%s\npayload:\n%s\n", indent(t.HeaderJSON), indent(t.PayloadJSON))
 	now := e.now()
 	if iat := t.Claims.IssuedAt(); !iat.IsZero() {
-		fmt.Fprintf(e.stdout, "issued:  %s\n", iat.UTC().Format(time.RFC3339))
+		fmt.Fprintf(e.stdout, "issued:  %s\n", token.Stamp(iat.Unix()))
 	}
 	exp := t.Claims.ExpiresAt()
 	switch left := t.Claims.Remaining(now).Truncate(time.Second); {
 	case t.Claims.Exp == 0:
 		fmt.Fprintln(e.stdout, "expires: never (no exp claim: Twilio rejects it)")
 	case left > 0:
-		fmt.Fprintf(e.stdout, "expires: %s (in %s)\n", exp.UTC().Format(time.RFC3339), left)
+		fmt.Fprintf(e.stdout, "expires: %s (in %s)\n", token.Stamp(exp.Unix()), left)
 	default:
-		fmt.Fprintf(e.stdout, "expires: %s (expired %s ago)\n", exp.UTC().Format(time.RFC3339), -left)
+		fmt.Fprintf(e.stdout, "expires: %s (expired %s ago)\n", token.Stamp(exp.Unix()), -left)
 	}
 	if t.Claims.NotYetValid(now) {
-		fmt.Fprintf(e.stdout, "not valid before %s\n", t.Claims.IssuedAt().UTC().Format(time.RFC3339))
+		fmt.Fprintf(e.stdout, "not valid before %s\n", token.Stamp(t.Claims.IssuedAt().Unix()))
 	}
 	if !*verify {
 		return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/shared/token"
 )
 
 // cmdSessions is the operator's view of a running server: list its live
@@ -61,9 +62,9 @@ func cmdSessions(ctx context.Context, e env, args []string) error {
 		for _, s := range list.Sessions {
 			tokenExp := "-"
 			if !s.TokenExp.IsZero() {
-				tokenExp = s.TokenExp.UTC().Format(time.RFC3339)
+				tokenExp = token.Stamp(s.TokenExp.Unix())
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.ID, s.Identity, s.Connections, tokenExp, s.SessionExp.UTC().Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.ID, s.Identity, s.Connections, tokenExp, token.Stamp(s.SessionExp.Unix()))
 		}
 		tw.Flush()
 		fmt.Fprintf(e.stdout, "%d sessions, %d connections (limits: %d per session, %d in total)\n",

@@ -180,14 +180,14 @@ func (w *watcher) note(n client.Note) {
 		// second): it is still the server's answer.
 		if n.Kind == client.NoteToken && n.Trigger == client.TriggerSignIn {
 			w.signedIn, w.signInTries = true, 0
-			w.event("signed-in", fmt.Sprintf("identity=%s jti=%s exp=%s", n.Identity, n.JTI, stamp(n.Exp)))
+			w.event("signed-in", fmt.Sprintf("identity=%s jti=%s exp=%s", n.Identity, n.JTI, token.Stamp(n.Exp)))
 			return
 		}
 		reason := n.Reason
 		if reason == "" {
 			reason = n.Trigger
 		}
-		w.event("renewed", fmt.Sprintf("jti=%s exp=%s reason=%s", n.JTI, stamp(n.Exp), reason))
+		w.event("renewed", fmt.Sprintf("jti=%s exp=%s reason=%s", n.JTI, token.Stamp(n.Exp), reason))
 	case client.NoteConnected:
 		if n.JTI == "" {
 			// The server does not know this session's token (it
@@ -196,11 +196,11 @@ func (w *watcher) note(n client.Note) {
 			return
 		}
 		w.event("connected", fmt.Sprintf("identity=%s jti=%s exp=%s lead=%v clock_offset=%v",
-			n.Identity, n.JTI, stamp(n.Exp), n.Lead, ms(n.Offset)))
+			n.Identity, n.JTI, token.Stamp(n.Exp), n.Lead, ms(n.Offset)))
 	case client.NoteExpiring:
-		w.event("expiring", fmt.Sprintf("jti=%s exp=%s left=%v", n.JTI, stamp(n.Exp), ms(n.Left)))
+		w.event("expiring", fmt.Sprintf("jti=%s exp=%s left=%v", n.JTI, token.Stamp(n.Exp), ms(n.Left)))
 	case client.NoteExpired:
-		w.event("expired", fmt.Sprintf("jti=%s exp=%s", n.JTI, stamp(n.Exp)))
+		w.event("expired", fmt.Sprintf("jti=%s exp=%s", n.JTI, token.Stamp(n.Exp)))
 	case client.NoteReconnecting:
 		after := (&websocket.CloseError{Code: n.Code, Text: n.Reason}).Error()
 		w.event("reconnecting", fmt.Sprintf("in=%v after=%q", ms(n.Retry), after))
@@ -368,8 +368,6 @@ func (s *wsSocket) Close(code int, reason string) {
 	s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	s.conn.Close()
 }
-
-func stamp(unix int64) string { return time.Unix(unix, 0).UTC().Format(time.RFC3339) }
 
 // readAnswer decodes a JSON answer into v, or returns the server's error
 // message.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/shared/protocol"
+	"github.com/tokenlab/tokenlab/shared/token"
 )
 
 // VerifyResponse is the answer to POST /token/verify.
@@ -50,7 +51,7 @@ func handleVerify(log *slog.Logger, minter *mint.Minter, now func() time.Time) h
 			Reason: fmt.Sprintf("the HS256 signature matches the secret of API key %s", minter.APIKeySID())}
 		if t.Claims.Expired(now()) {
 			resp.Expired = true
-			resp.Reason += fmt.Sprintf("; the token expired at %s", t.Claims.ExpiresAt().UTC().Format(time.RFC3339))
+			resp.Reason += fmt.Sprintf("; the token expired at %s", token.Stamp(t.Claims.Exp))
 		}
 		encode(w, http.StatusOK, resp)
 	})

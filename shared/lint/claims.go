@@ -167,15 +167,15 @@ func (c *checker) checkTimes(p map[string]jsonlite.Value) times {
 	switch {
 	case t.hasExp && t.exp > msThreshold:
 		t.expMillis = true
-		c.add(CodeExpired, SeverityError, "exp", "is "+itoa(t.exp)+", a time in milliseconds ("+when(t.exp/1000)+"): JWT times are unix seconds; divide by 1000")
+		c.add(CodeExpired, SeverityError, "exp", "is "+itoa(t.exp)+", a time in milliseconds ("+token.Stamp(t.exp/1000)+"): JWT times are unix seconds; divide by 1000")
 	case t.hasExp && !c.now.Before(time.Unix(t.exp, 0)):
-		c.add(CodeExpired, SeverityError, "exp", "the token expired "+human(now-t.exp)+" ago (at "+when(t.exp)+"): mint a new one, and renew tokens before they expire")
+		c.add(CodeExpired, SeverityError, "exp", "the token expired "+human(now-t.exp)+" ago (at "+token.Stamp(t.exp)+"): mint a new one, and renew tokens before they expire")
 	}
 	if t.hasNbf && c.now.Add(c.leeway).Before(time.Unix(t.nbf, 0)) {
 		if t.nbf > msThreshold {
 			c.add(CodeNotYetValid, SeverityError, "nbf", "is "+itoa(t.nbf)+", a time in milliseconds: JWT times are unix seconds; divide by 1000")
 		} else {
-			c.add(CodeNotYetValid, SeverityError, "nbf", "the token is not valid for another "+human(t.nbf-now)+" (nbf is "+when(t.nbf)+"): the minting server's clock is ahead of this one; sync it (NTP) and set nbf to the signing time")
+			c.add(CodeNotYetValid, SeverityError, "nbf", "the token is not valid for another "+human(t.nbf-now)+" (nbf is "+token.Stamp(t.nbf)+"): the minting server's clock is ahead of this one; sync it (NTP) and set nbf to the signing time")
 		}
 	}
 	return t
@@ -197,7 +197,7 @@ func (c *checker) checkTTL(t times, jtiTime int64, voice bool) {
 		issued, source = jtiTime, "the time in jti"
 	}
 	if source != "" && t.exp <= issued {
-		c.add(CodeExpired, SeverityError, "exp", "exp ("+when(t.exp)+") is not after "+source+" ("+when(issued)+"): the token is never valid; set exp to the signing time plus the ttl")
+		c.add(CodeExpired, SeverityError, "exp", "exp ("+token.Stamp(t.exp)+") is not after "+source+" ("+token.Stamp(issued)+"): the token is never valid; set exp to the signing time plus the ttl")
 		return
 	}
 	// With a known issue time the ttl is exact; without one, what is left
