@@ -92,7 +92,16 @@ func DeriveKey(secret []byte) ([]byte, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("session: cannot derive a key from an empty secret")
 	}
-	return hkdf.Key(sha256.New, secret, nil, hkdfInfo, KeySize)
+	return derive(secret, hkdfInfo), nil
+}
+
+// derive is the one HKDF-SHA256 step every key of the server takes.
+func derive(secret []byte, info string) []byte {
+	k, err := hkdf.Key(sha256.New, secret, nil, info, KeySize)
+	if err != nil {
+		panic("session: hkdf refused a key: " + err.Error()) // only a 255×32-byte output fails
+	}
+	return k
 }
 
 // Options configure a Manager.
@@ -152,13 +161,7 @@ func NewManager(o Options) (*Manager, error) {
 // from the sealing key: whatever secret the sessions are sealed with, the
 // keys the server signs other things with follow it, and none of them
 // reveals another.
-func (m *Manager) Subkey(info string) []byte {
-	k, err := hkdf.Key(sha256.New, m.key, nil, info, KeySize)
-	if err != nil {
-		panic("session: hkdf refused a 32-byte key: " + err.Error()) // only over-long keys fail
-	}
-	return k
-}
+func (m *Manager) Subkey(info string) []byte { return derive(m.key, info) }
 
 // Lifetime is the absolute session lifetime.
 func (m *Manager) Lifetime() time.Duration { return m.lifetime }
