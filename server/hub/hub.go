@@ -17,6 +17,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,9 +130,6 @@ func New(o Options) *Hub {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Lead <= 0 {
-		o.Lead = renew.DefaultLead
-	}
 	if o.Jitter == nil {
 		o.Jitter = func(max time.Duration) time.Duration {
 			if max <= 0 {
@@ -146,24 +144,13 @@ func New(o Options) *Hub {
 	if o.Check == nil {
 		o.Check = func(session.Session) error { return nil }
 	}
-	if o.MaxConnsPerSession <= 0 {
-		o.MaxConnsPerSession = DefaultMaxConnsPerSession
-	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = DefaultMaxConns
-	}
-	if o.MaxSessions <= 0 {
-		o.MaxSessions = DefaultMaxSessions
-	}
-	if o.SendBuffer <= 0 {
-		o.SendBuffer = DefaultSendBuffer
-	}
-	if o.PongWait <= 0 {
-		o.PongWait = pongWait
-	}
-	if o.CoalesceWindow == 0 {
-		o.CoalesceWindow = DefaultCoalesceWindow
-	}
+	o.Lead = cmp.Or(o.Lead, renew.DefaultLead)
+	o.MaxConnsPerSession = cmp.Or(o.MaxConnsPerSession, DefaultMaxConnsPerSession)
+	o.MaxConns = cmp.Or(o.MaxConns, DefaultMaxConns)
+	o.MaxSessions = cmp.Or(o.MaxSessions, DefaultMaxSessions)
+	o.SendBuffer = cmp.Or(o.SendBuffer, DefaultSendBuffer)
+	o.PongWait = cmp.Or(o.PongWait, pongWait)
+	o.CoalesceWindow = cmp.Or(o.CoalesceWindow, DefaultCoalesceWindow)
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
