@@ -19,10 +19,6 @@ type page struct {
 	c  *client.Client
 	ui *ui
 
-	// rendered is false until the first render: the page is shown then
-	// (see main).
-	rendered bool
-
 	// history is the session's tokens and events, drawn by chart.
 	history lifetime.History
 	chart   *chart
