@@ -41,6 +41,9 @@ type signInGuard struct {
 	devices            *device.Cookies
 	checks             chan struct{} // one token per running check
 	log                *slog.Logger
+	// busyLog lets one "too many password checks" line a second into the
+	// log: a flood would otherwise write one per refused request.
+	busyLog shedLog
 }
 
 func newSignInGuard(cfg config.Config, now func() time.Time, log *slog.Logger, devices *device.Cookies) *signInGuard {
@@ -84,13 +87,24 @@ func (g *signInGuard) authenticate(w http.ResponseWriter, r *http.Request, auth 
 	}
 	if err := g.startCheck(r.Context()); err != nil {
 		giveBack(limits)
-		g.log.WarnContext(r.Context(), "sign-in refused: too many password checks at once",
-			"username", username, "client", addr, "running", cap(g.checks))
+		if skipped, ok := g.busyLog.admit(time.Now()); ok {
+			g.log.WarnContext(r.Context(), "sign-in refused: too many password checks at once",
+				"username", username, "client", addr, "running", cap(g.checks), "refusals_not_logged", skipped)
+		}
 		w.Header().Set("Retry-After", "1")
 		return users.User{}, err
 	}
+	began := time.Now()
 	user, err := auth.Authenticate(r.Context(), username, password)
-	<-g.checks
+	if errors.Is(err, users.ErrBadCredentials) {
+		// A failed check keeps its slot as long again before the next may
+		// start, without holding up this answer: a flood of guesses then
+		// takes at most half of its cores' time, and renewals keep the
+		// rest. A right password frees the slot at once.
+		time.AfterFunc(time.Since(began), func() { <-g.checks })
+	} else {
+		<-g.checks
+	}
 	switch {
 	case err == nil:
 		giveBack(limits)
