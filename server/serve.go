@@ -100,7 +100,7 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	if missing := web.Missing(); len(missing) > 0 {
 		log.Warn("the page's program is not built into this binary, so the page cannot start: "+web.RebuildHint, "missing", missing)
 	}
-	auth, err := authenticator(cfg, log)
+	auth, err := assemble.Users(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -258,18 +258,4 @@ func serverCert(cfg config.Config, log *slog.Logger) (tlscert.Cert, error) {
 	log.Warn("TLS with a self-signed certificate "+how+": trust it with `tokenlab cert`",
 		"names", cert.Leaf.DNSNames, "ips", cert.Leaf.IPAddresses, "sha256", cert.Fingerprint(), "spki_sha256", cert.SPKIPin())
 	return cert, nil
-}
-
-// authenticator picks the users file, or open demo mode when none is set.
-func authenticator(cfg config.Config, log *slog.Logger) (users.Authenticator, error) {
-	if cfg.UsersFile == "" {
-		log.Warn("OPEN DEMO MODE: TOKENLAB_USERS_FILE is not set, so ANY non-empty username and password sign in, with every grant. Create users with `tokenlab useradd --file users.json NAME` and set TOKENLAB_USERS_FILE before exposing this server.")
-		return users.OpenDemo{}, nil
-	}
-	f, err := users.Watch(cfg.UsersFile, log)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("users file loaded; changes to it take effect within seconds", "path", f.Path(), "users", f.Len(), "poll", users.DefaultPollInterval)
-	return f, nil
 }

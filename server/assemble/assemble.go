@@ -136,3 +136,18 @@ func sessionSecret(cfg config.Config, log *slog.Logger) ([]byte, error) {
 	log.Info("session key: random, kept in the state directory", "file", filepath.Join(cfg.StateDir, session.KeyFile))
 	return k, nil
 }
+
+// Users picks who signs in: the users file, watched for changes (serve
+// polls it), or open demo mode when none is set.
+func Users(cfg config.Config, log *slog.Logger) (users.Authenticator, error) {
+	if cfg.UsersFile == "" {
+		log.Warn("OPEN DEMO MODE: TOKENLAB_USERS_FILE is not set, so ANY non-empty username and password sign in, with every grant. Create users with `tokenlab useradd --file users.json NAME` and set TOKENLAB_USERS_FILE before exposing this server.")
+		return users.OpenDemo{}, nil
+	}
+	f, err := users.Watch(cfg.UsersFile, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("users file loaded; changes to it take effect within seconds", "path", f.Path(), "users", f.Len(), "poll", users.DefaultPollInterval)
+	return f, nil
+}

@@ -19,11 +19,10 @@ import (
 	"github.com/tokenlab/tokenlab/server/assemble"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/linger"
-	"github.com/tokenlab/tokenlab/server/users"
 )
 
 // runServerRole is the tokenlab server as server/serve.go builds it
-// (configuration from the environment, the same handler, hub and HTTP
+// (configuration from the environment, the same users, handler, hub and HTTP
 // timeouts), on 127.0.0.1, plus a second loopback listener with the
 // goroutine count, a canary and pprof, which bin/tokenlab does not expose.
 // It leaves out serve.go's cap on open connections (11,000, more than the
@@ -39,11 +38,9 @@ func runServerRole(coalesce time.Duration) error {
 	}
 	cfg.CoalesceWindow = coalesce
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	var auth users.Authenticator = users.OpenDemo{}
-	if cfg.UsersFile != "" {
-		if auth, err = users.Load(cfg.UsersFile); err != nil {
-			return err
-		}
+	auth, err := assemble.Users(cfg, log)
+	if err != nil {
+		return err
 	}
 	app, err := assemble.New(cfg, log, auth, assemble.Options{})
 	if err != nil {
