@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/tlscert"
+	"github.com/tokenlab/tokenlab/shared/token"
 )
 
 // cmdCert shows the certificate a TLS server uses, so that a browser or a
@@ -62,7 +63,7 @@ func cmdCert(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "certificate from %s\n", from)
 	fmt.Fprintf(e.stdout, "  names:    %s\n", strings.Join(names, ", "))
-	fmt.Fprintf(e.stdout, "  valid:    %s to %s\n", leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "  valid:    %s to %s\n", token.Stamp(leaf.NotBefore.Unix()), token.Stamp(leaf.NotAfter.Unix()))
 	fmt.Fprintf(e.stdout, "  sha256:   %s\n", c.Fingerprint())
 	fmt.Fprintf(e.stdout, "  spki:     %s\n", c.SPKIPin())
 	fmt.Fprintf(e.stdout, "Chromium trusts exactly this key with --ignore-certificate-errors-spki-list=%s;\n", c.SPKIPin())
