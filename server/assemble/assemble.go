@@ -60,8 +60,12 @@ func New(cfg config.Config, log *slog.Logger, auth users.Authenticator, o Option
 		return nil, err
 	}
 	ho := hub.Options{
-		Mint: func(_ context.Context, s session.Session) (mint.Minted, error) {
-			return minter.Mint(s.Identity, s.Grants, time.Duration(s.TTL)*time.Second)
+		Mint: func(ctx context.Context, s session.Session) (mint.Minted, error) {
+			ttl := time.Duration(s.TTL) * time.Second
+			if skew := hub.MintSkew(ctx); skew != 0 {
+				return minter.MintAt(now().Add(skew), s.Identity, s.Grants, ttl)
+			}
+			return minter.Mint(s.Identity, s.Grants, ttl)
 		},
 		Check:          func(s session.Session) error { return auth.Check(s.Identity, s.Credential, s.Grants) },
 		Now:            now,

@@ -120,6 +120,8 @@ type Hub struct {
 	closed   bool
 	total    int               // connections attached, across sessions
 	sessions map[string]*entry // each live session by id
+
+	lab lab // the faults ordered for sessions (lab.go)
 }
 
 // New returns a Hub.
@@ -239,6 +241,10 @@ func (h *Hub) renew(ctx context.Context, s session.Session, from *Client, id str
 		h.endChanged(s.ID, err)
 		return mint.Minted{}, &checkError{err}
 	}
+	ctx, err := h.beforeMint(ctx, s.ID)
+	if err != nil {
+		return mint.Minted{}, err
+	}
 	h.mu.Lock()
 	e, err := h.entryLocked(s)
 	if err != nil {
@@ -348,6 +354,7 @@ func (h *Hub) end(id, reason string, code int, text string) bool {
 // Callers hold h.mu.
 func (h *Hub) endLocked(e *entry, reason string, code int, text string) {
 	delete(h.sessions, e.sess.ID)
+	h.lab.forget(e.sess.ID)
 	e.stop()
 	e.revoked = true
 	msg := protocol.Encode(protocol.Message{Type: protocol.TypeRevoked, ServerTimeMS: h.o.Now().UnixMilli(), Reason: reason})

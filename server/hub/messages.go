@@ -45,8 +45,11 @@ func (h *Hub) Handle(ctx context.Context, c *Client, data []byte) {
 		c.reply(protocol.Encode(protocol.Message{Type: protocol.TypePong, ID: m.ID, ServerTimeMS: now.UnixMilli()}))
 	case protocol.TypeRenew:
 		_, err := h.renew(ctx, c.e.sess, c, m.ID)
+		var fault *FaultError
 		switch {
 		case err == nil: // answered by renew
+		case errors.As(err, &fault):
+			c.reply(errorMessage(h.o.Now(), m.ID, protocol.ErrCodeRenewFailed, fault.Error()))
 		case errors.Is(err, ErrSessionGone), errors.Is(err, ErrShuttingDown):
 			c.reply(errorMessage(h.o.Now(), m.ID, protocol.ErrCodeSessionGone, err.Error()))
 		default:
