@@ -48,6 +48,14 @@ const (
 	CodeNotSaved           = "revocation_not_saved" // ended, but not written to the state directory
 	CodeUnavailable        = "unavailable"          // shutting down, or the revocation list is full
 	CodeBusy               = "busy"                 // too many password checks at once; see Retry-After
+	// The lab's codes: its routes are off, or a renewal failed on purpose.
+	CodeLabOff          = "lab_off"          // TOKENLAB_LAB is off
+	CodeNotLive         = "session_not_live" // no token or socket of the session on this server
+	CodeNoToken         = "no_token"         // expire/warn before the session has a token here
+	CodeLabUnauthorized = "lab_unauthorized" // a renewal failed on purpose with 401
+	CodeLabRateLimited  = "lab_rate_limited" // … with 429 and Retry-After
+	CodeLabInternal     = "lab_internal"     // … with 500
+	CodeLabUnavailable  = "lab_unavailable"  // … with 503 and Retry-After
 )
 
 // statusOf is the HTTP status of each error code.
@@ -78,6 +86,13 @@ var statusOf = map[string]int{
 	CodeNotSaved:           http.StatusInternalServerError,
 	CodeUnavailable:        http.StatusServiceUnavailable,
 	CodeBusy:               http.StatusServiceUnavailable,
+	CodeLabOff:             http.StatusForbidden,
+	CodeNotLive:            http.StatusNotFound,
+	CodeNoToken:            http.StatusConflict,
+	CodeLabUnauthorized:    http.StatusUnauthorized,
+	CodeLabRateLimited:     http.StatusTooManyRequests,
+	CodeLabInternal:        http.StatusInternalServerError,
+	CodeLabUnavailable:     http.StatusServiceUnavailable,
 }
 
 // Error is an error a client can act on. Handlers return one directly or
@@ -136,6 +151,12 @@ func toError(err error) (e *Error, internal bool) {
 	case errors.Is(err, session.ErrRevocationsFull):
 		return &Error{Code: CodeUnavailable,
 			Message: "the server's list of ended sessions is full (" + strconv.Itoa(session.MaxRevocations) + " entries): sign in again when older ones expire, or ask the operator to shorten " + config.EnvSessionLifetime}, false
+	case errors.Is(err, hub.ErrNoToken):
+		return &Error{Code: CodeNoToken, Message: err.Error()}, false
+	case errors.Is(err, hub.ErrNotLive):
+		return &Error{Code: CodeNotLive, Message: err.Error()}, false
+	case errors.Is(err, hub.ErrTooManyFaults):
+		return &Error{Code: CodeUnavailable, Message: err.Error()}, false
 	case errors.Is(err, hub.ErrShuttingDown):
 		return &Error{Code: CodeUnavailable, Message: "the server is shutting down: retry in a moment"}, false
 	case errors.As(err, &fieldErr):

@@ -34,6 +34,13 @@ func addRoutes(routes *http.ServeMux, d Deps) {
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
 	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
 	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))
+	// The lab: the same faults for an operator (any session) and for a
+	// page (its own, by cookie, with /token/refresh's origin rules).
+	lab := labOn(d.Config.Lab, d.Logger)
+	for _, name := range labNames {
+		routes.Handle("POST /admin/sessions/{id}/"+name, admin(lab(noBody(handleAdminLab(d.Logger, d.Hub, name)))))
+		forApps("POST /lab/"+name, lab(noBody(handleOwnLab(d.Logger, d.Sessions, d.Hub, name))))
+	}
 	forApps("GET /healthz", handleHealth())
 	routes.Handle("GET /", d.Web)
 }

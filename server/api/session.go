@@ -51,7 +51,7 @@ func handleRefresh(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http
 		}
 		m, err := h.Renew(r.Context(), s)
 		if err != nil {
-			writeSessionError(w, r, log, err)
+			writeSessionError(w, r, log, faultError(w, err))
 			return
 		}
 		// Cache-Control: no-store comes with secureHeaders, as on every API answer.
@@ -106,7 +106,8 @@ func notSaved(r *http.Request, log *slog.Logger, id string, err error) error {
 // writeSessionError answers with a session error; a cookie that can never
 // open again (altered, expired, revoked) is cleared as well.
 func writeSessionError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	if e, _ := toError(err); e.Status() == http.StatusUnauthorized && e.Code != CodeNoSession {
+	// The lab's 401 is a rehearsal: the session goes on.
+	if e, _ := toError(err); e.Status() == http.StatusUnauthorized && e.Code != CodeNoSession && e.Code != CodeLabUnauthorized {
 		session.ClearCookie(w, r)
 	}
 	writeError(w, r, log, err)

@@ -45,6 +45,7 @@ const (
 	EnvTLS             = "TOKENLAB_TLS"
 	EnvTLSCert         = "TOKENLAB_TLS_CERT"
 	EnvTLSKey          = "TOKENLAB_TLS_KEY"
+	EnvLab             = "TOKENLAB_LAB"
 )
 
 // Defaults.
@@ -133,6 +134,9 @@ type Config struct {
 	// when given, else with a self-signed certificate for its names.
 	TLS             bool
 	TLSCert, TLSKey string
+	// Lab enables the lab's fault routes (expire now, fail renewals, skew,
+	// drop…): TOKENLAB_LAB, on by default in open demo mode only.
+	Lab bool
 	// CoalesceWindow is how long after a session's last mint a renewal gets
 	// that token rather than a new one; hub.DefaultCoalesceWindow when zero.
 	// It is not read from the environment: make bench narrows it so that
@@ -332,6 +336,15 @@ func Load(getenv func(string) string) (Config, error) {
 	case get(EnvTLS) == "self-signed" && c.TLSCert != "":
 		bad(EnvTLS, "asks for a self-signed certificate but %s names one: remove one", EnvTLSCert)
 	}
+	switch v := get(EnvLab); v {
+	case "":
+		c.Lab = c.UsersFile == ""
+	case "on":
+		c.Lab = true
+	case "off":
+	default:
+		bad(EnvLab, "must be on or off, got %s", describe(v))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -497,6 +510,7 @@ var flagNames = map[string]string{
 	EnvTLS:             "tls",
 	EnvTLSCert:         "tls-cert",
 	EnvTLSKey:          "tls-key",
+	EnvLab:             "lab",
 }
 
 // FlagName returns the flag that overrides the variable name, or "".
@@ -558,5 +572,6 @@ func (c Config) LogAttrs() []any {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Bool("tls", c.TLS),
 		slog.String("tls_cert", c.TLSCert),
+		slog.Bool("lab", c.Lab),
 	}
 }

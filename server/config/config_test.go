@@ -349,3 +349,36 @@ func TestLoadAllowedHosts(t *testing.T) {
 		})
 	}
 }
+
+func TestLab(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want bool
+	}{
+		{"open demo mode", nil, true},
+		{"users file", map[string]string{config.EnvUsersFile: "users.json"}, false},
+		{"users file, lab on", map[string]string{config.EnvUsersFile: "users.json", config.EnvLab: "on"}, true},
+		{"open demo mode, lab off", map[string]string{config.EnvLab: "off"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(tt.env))
+			if err != nil || c.Lab != tt.want {
+				t.Errorf("lab %v, %v; want %v", c.Lab, err, tt.want)
+			}
+		})
+	}
+	_, err := config.Load(env(map[string]string{config.EnvLab: "yes"}))
+	if err == nil || !strings.Contains(err.Error(), config.EnvLab) || !strings.Contains(err.Error(), "on or off") {
+		t.Errorf("%s=yes: %v; want an error naming the variable and its values", config.EnvLab, err)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	ov := config.Bind(fs)
+	if err := fs.Parse([]string{"--lab=on"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(ov.Getenv(env(map[string]string{config.EnvUsersFile: "users.json"})))
+	if err != nil || !c.Lab {
+		t.Errorf("--lab=on with a users file: %v, %v", c.Lab, err)
+	}
+}
