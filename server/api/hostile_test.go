@@ -49,13 +49,16 @@ func (s *hostile) wsURL(path string) string {
 
 func newHostile(tb testing.TB) *hostile { return newHostileOver(tb, false) }
 
-func newHostileOver(tb testing.TB, overTLS bool) *hostile {
+func newHostileOver(tb testing.TB, overTLS bool, edits ...func(*config.Config)) *hostile {
 	tb.Helper()
 	st := newStack(tb, fixture{auth: mustUsersFile(tb), config: func(c *config.Config) {
 		c.WarnLead = time.Minute
 		// Two failures per username; the battery fails twice at most for
 		// each user but "limited", whose third attempt gets 429.
 		c.SignInLimitUser = config.Limit{N: 2, Per: time.Hour}
+		for _, edit := range edits {
+			edit(c)
+		}
 	}})
 	srv := httptest.NewUnstartedServer(st.handler)
 	s := &hostile{srv: srv, sessions: st.sessions, hub: st.hub, dialer: &websocket.Dialer{HandshakeTimeout: 10 * time.Second}}
@@ -363,6 +366,11 @@ func hostileHTTP() []httpAttack {
 		{name: "operator list via a Forwarded header", method: "GET", path: "/admin/sessions", header: map[string]string{"Forwarded": "for=192.0.2.7"}, status: 403, code: api.CodeAdminForbidden, message: "TOKENLAB_ADMIN_TOKEN"},
 		{name: "operator list via X-Real-IP", method: "GET", path: "/admin/sessions", header: map[string]string{"X-Real-IP": "192.0.2.7"}, status: 403, code: api.CodeAdminForbidden},
 		{name: "operator list via Via", method: "GET", path: "/admin/sessions", header: map[string]string{"Via": "1.1 nginx"}, status: 403, code: api.CodeAdminForbidden},
+
+		// The lab is off with a users file (TOKENLAB_LAB unset).
+		{name: "lab off: operator expire", method: "POST", path: "/admin/sessions/{valid}/expire", status: 403, code: api.CodeLabOff, message: "TOKENLAB_LAB"},
+		{name: "lab off: own fail", method: "POST", path: "/lab/fail", cookie: "valid", contentType: js, body: `{"count":2,"status":503}`, status: 403, code: api.CodeLabOff, message: "TOKENLAB_LAB"},
+		{name: "lab off: refresh still valid", method: "POST", path: "/token/refresh", cookie: "valid", status: 200},
 	}
 }
 
@@ -376,15 +384,28 @@ func TestHostileHTTP(t *testing.T) {
 
 func hostileHTTPOver(t *testing.T, overTLS bool) {
 	s := newHostileOver(t, overTLS)
-	jar := s.cookies(t)
 	attacks := hostileHTTP()
+	runHTTPAttacks(t, s, attacks)
+	if len(attacks) < 50 {
+		t.Errorf("only %d HTTP attacks", len(attacks))
+	}
+}
+
+// runHTTPAttacks sends each attack to s; "{valid}" in a path stands for
+// the id of the "valid" cookie's session.
+func runHTTPAttacks(t *testing.T, s *hostile, attacks []httpAttack) {
+	jar := s.cookies(t)
+	valid, err := s.sessions.Open(jar["valid"])
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
 			var body io.Reader
 			if a.body != "" {
 				body = strings.NewReader(a.body)
 			}
-			req, err := http.NewRequest(a.method, s.srv.URL+a.path, body)
+			req, err := http.NewRequest(a.method, s.srv.URL+strings.ReplaceAll(a.path, "{valid}", valid.ID), body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -435,9 +456,6 @@ func hostileHTTPOver(t *testing.T, overTLS bool) {
 			}
 			s.healthy(t)
 		})
-	}
-	if len(attacks) < 50 {
-		t.Errorf("only %d HTTP attacks", len(attacks))
 	}
 }
 
