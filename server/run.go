@@ -38,7 +38,7 @@ func commands() []command {
 		{"lint", "[--json] [TOKEN]", "check a token as Twilio would, naming each problem's Twilio error code (TOKEN or stdin)", cmdLint},
 		{"useradd", "[flags] NAME", "add or update a user in the users file (password on stdin)", cmdUseradd},
 		{"watch", "--username U --password P [--server URL] [--ttl N] [--for D]", "sign in, hold the session's WebSocket and renew on every warning, printing each event", cmdWatch},
-		{"sessions", "[--server URL] [list | revoke ID]", "list a running server's live sessions, or revoke one (admin token from $TOKENLAB_ADMIN_TOKEN)", cmdSessions},
+		{"sessions", "[--server URL] [list | revoke ID | expire ID | warn ID | fail ID [flags] | skew ID OFFSET | drop ID [CODE]]", "list a running server's live sessions, revoke one, or cause a lab fault for one (admin token from $TOKENLAB_ADMIN_TOKEN)", cmdSessions},
 		{"cert", "[--server URL] [--pem] [--out FILE]", "show the TLS certificate serve uses (TOKENLAB_TLS=on), to trust exactly it", cmdCert},
 		{"version", "", "print tokenlab's version, the commit it was built from and the Go that built it", cmdVersion},
 		{"help", "[COMMAND]", "list the commands, or show one command's flags", cmdHelp},
