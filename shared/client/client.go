@@ -159,6 +159,10 @@ type Client struct {
 	renewID      string // id of a renewal asked over the socket
 	renewAttempt int    // failed attempts since the last success
 	seq          int    // for message ids
+	// due: the server said the token expires now ("expiring" or
+	// "expired", early when an operator or the lab says so), so a failed
+	// renewal is retried with backoff rather than at the usual time.
+	due bool
 
 	// The socket.
 	ws             Socket

@@ -259,6 +259,7 @@ func (c *Client) adoptFrom(raw, trigger, reason string, leadMS int64, ours bool)
 		c.lead = time.Duration(leadMS) * time.Millisecond
 	}
 	c.renewing, c.renewID, c.renewAttempt = false, "", 0
+	c.due = false
 	if !first {
 		c.renewals++
 		c.event("renewed (" + trigger + "): " + t.Claims.JTI)
@@ -296,7 +297,7 @@ func (c *Client) fallbackDue() {
 	if c.tok == nil {
 		return
 	}
-	if !renew.Near(c.clock.now(), c.exp, c.lead) {
+	if !c.due && !renew.Near(c.clock.now(), c.exp, c.lead) {
 		// A fire from before the token changed (the timer's channel holds
 		// one): this token is not due yet.
 		c.sched.Arm(c.exp, c.lead)
@@ -347,8 +348,10 @@ func (c *Client) renewHTTP() {
 				return
 			}
 		case r.Status == 401:
-			c.signOut("session ended: sign in again", "session_gone")
-			return
+			if code, _, _ := ErrorOf(r); code != labRefusal {
+				c.signOut("session ended: sign in again", "session_gone")
+				return
+			}
 		}
 		_, msg, _ := ErrorOf(r)
 		c.renewFailed(msg)
@@ -361,7 +364,7 @@ func (c *Client) renewHTTP() {
 func (c *Client) renewFailed(msg string) {
 	c.renewing, c.renewID = false, ""
 	now := c.clock.now()
-	if !renew.Near(now, c.exp, c.lead) {
+	if !c.due && !renew.Near(now, c.exp, c.lead) {
 		c.sched.Arm(c.exp, c.lead)
 		c.event("renewal failed (" + msg + ")")
 	} else {

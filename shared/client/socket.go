@@ -119,12 +119,14 @@ func (c *Client) message(m protocol.Message) {
 			if m.LeadMS > 0 {
 				c.lead = time.Duration(m.LeadMS) * time.Millisecond
 			}
+			c.due = true
 			c.renew("server warning")
 		}
 	case protocol.TypeExpired:
 		c.event("the server says the token expired")
 		c.note(Note{Kind: NoteExpired, JTI: m.JTI, Exp: m.Exp})
 		if c.tok != nil && m.JTI == c.tok.Claims.JTI {
+			c.due = true
 			c.renew("server: expired")
 		}
 	case protocol.TypeToken:
