@@ -212,6 +212,7 @@ func exportAPI(p *page) {
 		p.c.SetMinDelay(time.Duration(ms) * time.Millisecond)
 		return nil
 	}))
+	exportLab(p, test)
 	api.Set("test", test)
 	js.Global().Set("tokenlab", api)
 }
