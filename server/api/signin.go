@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -118,7 +119,7 @@ func (g *signInGuard) authenticate(w http.ResponseWriter, r *http.Request, auth 
 	return user, err
 }
 
-// startCheck waits at most PasswordCheckWait, and no longer than the
+// startCheck waits about PasswordCheckWait, and no longer than the
 // request, for one of the password checks to come free.
 func (g *signInGuard) startCheck(ctx context.Context) error {
 	select {
@@ -126,7 +127,11 @@ func (g *signInGuard) startCheck(ctx context.Context) error {
 		return nil
 	default:
 	}
-	t := time.NewTimer(PasswordCheckWait)
+	// The wait is spread between half and one and a half times
+	// PasswordCheckWait: a flood's requests arrive together, and refusing
+	// them all in the same instant sends them all back in the next, a wave
+	// that holds up everything else the server does at that moment.
+	t := time.NewTimer(PasswordCheckWait/2 + rand.N(PasswordCheckWait))
 	defer t.Stop()
 	select {
 	case g.checks <- struct{}{}:
