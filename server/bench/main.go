@@ -31,6 +31,8 @@ func main() {
 	goCmd := flag.String("go", "go", "the go command (figure 1 runs go test -bench)")
 	figures := flag.String("figures", "1,2,3,4,5,6,7,8", "the figures to measure, comma-separated (4 and 5 run together)")
 	profileDir := flag.String("profile", "", "a directory: save CPU profiles of the server under load there (figures 2 and 5)")
+	addr := flag.String("addr", "", "internal: the server a flood is sent to")
+	floodFor := flag.Duration("for", 0, "internal: how long a flood lasts")
 	flag.Parse()
 
 	var err error
@@ -39,6 +41,8 @@ func main() {
 		err = runServerRole(*coalesce)
 	case "bare":
 		err = runBareRole(*body)
+	case "flood":
+		err = runFloodRole(*addr, *floodFor)
 	case "":
 		err = runBench(*out, *wasmPath, *goCmd, *figures, *profileDir)
 	default:
