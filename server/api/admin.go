@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 	"github.com/tokenlab/tokenlab/server/session"
 )
 
@@ -102,7 +103,7 @@ func handleAdminSessions(h *hub.Hub) http.Handler {
 // handleAdminRevoke ends a session: POST /admin/sessions/{id}/revoke. Its
 // tabs get "revoked" (reason "operator") and close code 4001, and its
 // cookie is refused from then on.
-func handleAdminRevoke(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http.Handler {
+func handleAdminRevoke(log *slog.Logger, sessions *session.Manager, h *hub.Hub, sdk sdkLabs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if !validSessionID(id) {
@@ -122,6 +123,9 @@ func handleAdminRevoke(log *slog.Logger, sessions *session.Manager, h *hub.Hub) 
 			return
 		}
 		h.Revoke(id, "operator")
+		if live {
+			sdk.apply(s.Identity, sdkconn.FaultRevoke, 0)
+		}
 		if err != nil {
 			writeError(w, r, log, notSaved(r, log, id, err))
 			return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 	"github.com/tokenlab/tokenlab/server/session"
 )
 
@@ -49,17 +50,45 @@ type LabResponse struct {
 	// Connections is the number of the session's sockets the action
 	// reached (expire, warn, drop).
 	Connections int `json:"connections"`
+	// SDKConnections is the number of Twilio SDK sockets (twilsock, Voice
+	// signaling) of the session's identity the action reached.
+	SDKConnections int `json:"sdk_connections"`
 }
 
-// labAction is one lab action on the session id.
-type labAction func(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (conns int, err error)
+// sdkLab is an SDK endpoint the lab's faults reach, by identity.
+type sdkLab interface {
+	Lab(identity string, f sdkconn.Fault, code int) int
+}
+
+// sdkLabs are the SDK endpoints of the server.
+type sdkLabs []sdkLab
+
+// apply applies f to every endpoint's connections of identity.
+func (s sdkLabs) apply(identity string, f sdkconn.Fault, code int) int {
+	n := 0
+	for _, e := range s {
+		n += e.Lab(identity, f, code)
+	}
+	return n
+}
+
+// sdkFaults are the SDK faults of the lab's actions that have one.
+var sdkFaults = map[string]sdkconn.Fault{"expire": sdkconn.FaultExpire, "warn": sdkconn.FaultWarn, "drop": sdkconn.FaultDrop}
+
+// labAction is one lab action on the session id; code is drop's close
+// code, for the SDK sockets.
+type labAction func(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (conns, code int, err error)
 
 // labActions are the lab's actions by name, as they appear in the paths.
 var labActions = map[string]labAction{
-	"expire": func(_ http.ResponseWriter, _ *http.Request, h *hub.Hub, id string) (int, error) {
-		return h.ExpireNow(id)
+	"expire": func(_ http.ResponseWriter, _ *http.Request, h *hub.Hub, id string) (int, int, error) {
+		n, err := h.ExpireNow(id)
+		return n, 0, err
 	},
-	"warn": func(_ http.ResponseWriter, _ *http.Request, h *hub.Hub, id string) (int, error) { return h.WarnNow(id) },
+	"warn": func(_ http.ResponseWriter, _ *http.Request, h *hub.Hub, id string) (int, int, error) {
+		n, err := h.WarnNow(id)
+		return n, 0, err
+	},
 	"fail": labFail,
 	"skew": labSkew,
 	"drop": labDrop,
@@ -68,16 +97,16 @@ var labActions = map[string]labAction{
 // labNames lists labActions' names in the order docs/api.md gives them.
 var labNames = []string{"expire", "warn", "fail", "skew", "drop"}
 
-func labFail(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, error) {
+func labFail(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, int, error) {
 	req, err := decodeLab[FailRequest](w, r, `{"count": 2, "status": 503}`)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	f, err := req.fault()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return 0, h.FailRenewals(id, f)
+	return 0, 0, h.FailRenewals(id, f)
 }
 
 // fault checks req and turns it into the hub's order.
@@ -113,34 +142,35 @@ func (req FailRequest) fault() (hub.Fault, error) {
 	return f, nil
 }
 
-func labSkew(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, error) {
+func labSkew(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, int, error) {
 	req, err := decodeLab[SkewRequest](w, r, `{"seconds": -300}`)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	maxSkew := int64(hub.MaxSkew / time.Second)
 	switch {
 	case req.Seconds == nil:
-		return 0, invalid("seconds", "seconds is required: how far the minting clock is off, from %d to %d (0 clears)", -maxSkew, maxSkew)
+		return 0, 0, invalid("seconds", "seconds is required: how far the minting clock is off, from %d to %d (0 clears)", -maxSkew, maxSkew)
 	case *req.Seconds < -maxSkew || *req.Seconds > maxSkew:
-		return 0, invalid("seconds", "seconds must be from %d to %d (a day either way), got %d", -maxSkew, maxSkew, *req.Seconds)
+		return 0, 0, invalid("seconds", "seconds must be from %d to %d (a day either way), got %d", -maxSkew, maxSkew, *req.Seconds)
 	}
-	return 0, h.Skew(id, time.Duration(*req.Seconds)*time.Second)
+	return 0, 0, h.Skew(id, time.Duration(*req.Seconds)*time.Second)
 }
 
-func labDrop(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, error) {
+func labDrop(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, int, error) {
 	req, err := decodeLab[DropRequest](w, r, `{"code": 1006}`)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if req.Code == nil || !slices.Contains(hub.DropCodes, *req.Code) {
 		got := "none"
 		if req.Code != nil {
 			got = strconv.Itoa(*req.Code)
 		}
-		return 0, invalid("code", "code must be one of %v (1006: cut without a close frame), got %s", hub.DropCodes, got)
+		return 0, 0, invalid("code", "code must be one of %v (1006: cut without a close frame), got %s", hub.DropCodes, got)
 	}
-	return h.Drop(id, *req.Code)
+	n, err := h.Drop(id, *req.Code)
+	return n, *req.Code, err
 }
 
 // decodeLab reads a lab route's body; an empty one is refused with an
@@ -172,7 +202,7 @@ func labOn(on bool, log *slog.Logger) func(http.Handler) http.Handler {
 
 // handleAdminLab runs action on the session in the path:
 // POST /admin/sessions/{id}/{action}.
-func handleAdminLab(log *slog.Logger, h *hub.Hub, name string) http.Handler {
+func handleAdminLab(log *slog.Logger, h *hub.Hub, sdk sdkLabs, name string) http.Handler {
 	act := labActions[name]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
@@ -181,12 +211,13 @@ func handleAdminLab(log *slog.Logger, h *hub.Hub, name string) http.Handler {
 				Message: "id must be a session id as GET /admin/sessions lists it (26 characters A-Z and 2-7)"})
 			return
 		}
-		runLab(w, r, log, h, name, act, id)
+		s, _ := h.Lookup(id)
+		runLab(w, r, log, h, sdk, name, act, id, s.Identity)
 	})
 }
 
 // handleOwnLab runs action on the caller's own session: POST /lab/{action}.
-func handleOwnLab(log *slog.Logger, sessions *session.Manager, h *hub.Hub, name string) http.Handler {
+func handleOwnLab(log *slog.Logger, sessions *session.Manager, h *hub.Hub, sdk sdkLabs, name string) http.Handler {
 	act := labActions[name]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := sessions.FromRequest(r)
@@ -197,18 +228,24 @@ func handleOwnLab(log *slog.Logger, sessions *session.Manager, h *hub.Hub, name 
 			writeSessionError(w, r, log, err)
 			return
 		}
-		runLab(w, r, log, h, name, act, s.ID)
+		runLab(w, r, log, h, sdk, name, act, s.ID, s.Identity)
 	})
 }
 
-func runLab(w http.ResponseWriter, r *http.Request, log *slog.Logger, h *hub.Hub, name string, act labAction, id string) {
-	n, err := act(w, r, h, id)
+// runLab runs act on the session id and, for the actions the SDKs know,
+// on the SDK sockets of its identity.
+func runLab(w http.ResponseWriter, r *http.Request, log *slog.Logger, h *hub.Hub, sdk sdkLabs, name string, act labAction, id, identity string) {
+	n, code, err := act(w, r, h, id)
 	if err != nil {
 		writeError(w, r, log, err)
 		return
 	}
-	log.InfoContext(r.Context(), "lab fault", "session", id, "action", name, "connections", n)
-	encode(w, http.StatusOK, LabResponse{Session: id, Action: name, Connections: n})
+	ans := LabResponse{Session: id, Action: name, Connections: n}
+	if f, ok := sdkFaults[name]; ok {
+		ans.SDKConnections = sdk.apply(identity, f, code)
+	}
+	log.InfoContext(r.Context(), "lab fault", "session", id, "action", name, "connections", n, "sdk_connections", ans.SDKConnections)
+	encode(w, http.StatusOK, ans)
 }
 
 // faultError maps a renewal the lab failed on purpose to its answer, and

@@ -14,6 +14,8 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/twilsock"
+	"github.com/tokenlab/tokenlab/server/voicesignal"
 	"github.com/tokenlab/tokenlab/shared/lint"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/token"
@@ -452,5 +454,100 @@ func TestLabOwnRoutesRefuseOtherSites(t *testing.T) {
 	}
 	if _, err := l.refreshHTTP(t, ck); err != nil {
 		t.Errorf("the refused order took effect: %v", err)
+	}
+}
+
+// TestLabReachesTheSDKs: a fault ordered for a session reaches the Twilio
+// SDK sockets of its identity (they carry a token, not the session): a
+// twilsock client gets tokenAboutToExpire on warn now and the 410 close on
+// expire now, and a Voice Device hears its token expired when an
+// operator revokes the session.
+func TestLabReachesTheSDKs(t *testing.T) {
+	t.Parallel()
+	l := newLive(t, labOn, nil)
+	_, ck := l.signIn(t, 600)
+	id := l.sessionID(t)
+	base := "ws" + strings.TrimPrefix(l.srv.URL, "http")
+
+	ws, _, err := websocket.DefaultDialer.Dial(base+"/v3/wsconnect", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	sync, err := l.minter.Mint("alice", token.Grants{Sync: &token.SyncGrant{ServiceSID: "IS00000000000000000000000000000000"}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := func() twilsock.Frame {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := twilsock.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	b, _ := twilsock.Encode(twilsock.Header{Method: twilsock.MethodInit, ID: "TMinit", Token: sync.Token, Capabilities: []string{"client_update"}}, nil)
+	ws.WriteMessage(websocket.BinaryMessage, b)
+	if f := frame(); f.Header.ID != "TMinit" {
+		t.Fatalf("init answered with %+v", f.Header)
+	}
+
+	if r := l.mustPost(t, "/lab/warn", ck, ""); r.SDKConnections != 1 {
+		t.Errorf("warn now: %+v, want the twilsock connection reached", r)
+	}
+	if f := frame(); f.Header.ClientUpdateType != twilsock.ClientUpdateTokenAboutToExpire {
+		t.Errorf("after warn now the SDK got %+v", f.Header)
+	}
+	if r := l.mustPost(t, "/admin/sessions/"+id+"/expire", nil, ""); r.SDKConnections != 1 {
+		t.Errorf("expire now: %+v", r)
+	}
+	if f := frame(); f.Header.Method != twilsock.MethodClose || f.Header.Status == nil || f.Header.Status.Code != twilsock.StatusTokenExpired {
+		t.Errorf("after expire now the SDK got %+v", f.Header)
+	}
+
+	dev, _, err := websocket.DefaultDialer.Dial(base+"/signal", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	voice, err := l.minter.Mint("alice", token.Grants{Voice: &token.VoiceGrant{Incoming: &token.VoiceIncoming{Allow: true}}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() voicesignal.Message {
+		t.Helper()
+		dev.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			_, data, err := dev.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if voicesignal.IsHeartbeat(data) {
+				continue
+			}
+			m, err := voicesignal.Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+	}
+	listen, _ := voicesignal.Encode(voicesignal.TypeListen, voicesignal.Listen{Token: voice.Token})
+	dev.WriteMessage(websocket.TextMessage, listen)
+	if m := next(); m.Type != voicesignal.TypeConnected {
+		t.Fatalf("listen answered with %s", m.Type)
+	}
+	a := l.labPost(t, "/admin/sessions/"+id+"/revoke", nil, "")
+	if a.status != 200 {
+		t.Fatalf("revoke: %d %s", a.status, a.body)
+	}
+	var e voicesignal.ErrorPayload
+	if m := next(); m.Type != voicesignal.TypeError || m.PayloadInto(&e) != nil || e.Error.Code != voicesignal.CodeTokenExpired {
+		t.Errorf("after the revoke the Device got %s %s, want 31205", m.Type, m.Payload)
 	}
 }

@@ -29,17 +29,20 @@ func addRoutes(routes *http.ServeMux, d Deps) {
 	forApps("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
 	forApps("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
 	routes.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
-	routes.Handle("GET /v3/wsconnect", sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Logger: d.Logger}))
-	routes.Handle("GET /signal", sdkconn.NewVoice(sdkconn.Options{Minter: d.Minter, Logger: d.Logger}))
+	twilsock := sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Logger: d.Logger})
+	voice := sdkconn.NewVoice(sdkconn.Options{Minter: d.Minter, Logger: d.Logger})
+	routes.Handle("GET /v3/wsconnect", twilsock)
+	routes.Handle("GET /signal", voice)
+	sdk := sdkLabs{twilsock, voice} // the lab's faults reach the SDKs' sockets too
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
 	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
-	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub))))
+	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub, sdk))))
 	// The lab: the same faults for an operator (any session) and for a
 	// page (its own, by cookie, with /token/refresh's origin rules).
 	lab := labOn(d.Config.Lab, d.Logger)
 	for _, name := range labNames {
-		routes.Handle("POST /admin/sessions/{id}/"+name, admin(lab(noBody(handleAdminLab(d.Logger, d.Hub, name)))))
-		forApps("POST /lab/"+name, lab(noBody(handleOwnLab(d.Logger, d.Sessions, d.Hub, name))))
+		routes.Handle("POST /admin/sessions/{id}/"+name, admin(lab(noBody(handleAdminLab(d.Logger, d.Hub, sdk, name)))))
+		forApps("POST /lab/"+name, lab(noBody(handleOwnLab(d.Logger, d.Sessions, d.Hub, sdk, name))))
 	}
 	forApps("GET /healthz", handleHealth())
 	routes.Handle("GET /", d.Web)
