@@ -136,7 +136,7 @@ func sessionsLab(e env, args []string, call func(method, path string, body, v an
 		count := fs.Int("count", 1, "renewals to fail or delay (0 clears the order)")
 		status := fs.Int("status", 0, "the status the renewals fail with: 401, 429, 500 or 503")
 		retryAfter := fs.Int("retry-after", 0, "Retry-After in seconds, with 429 and 503 (1 when absent)")
-		delay := fs.Duration("delay", 0, "hold each renewal this long first (at most 30s)")
+		delay := fs.Duration("delay", 0, "hold each renewal this long first (at most 20s)")
 		if err := fs.Parse(rest); err != nil {
 			return usage("%v", err)
 		}

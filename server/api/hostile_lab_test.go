@@ -29,7 +29,7 @@ func hostileLab() []httpAttack {
 		own("fail: status 200", "fail", `{"status":200}`, 400, api.CodeInvalidField, "status"),
 		own("fail: status huge", "fail", `{"status":99999999999}`, 400, api.CodeInvalidField, "status"),
 		own("fail: delay negative", "fail", `{"delay_ms":-1}`, 400, api.CodeInvalidField, "delay_ms"),
-		op("fail: delay over 30 s", "fail", `{"delay_ms":3600000}`, 400, api.CodeInvalidField, "delay_ms"),
+		op("fail: delay over 20 s", "fail", `{"delay_ms":3600000}`, 400, api.CodeInvalidField, "delay_ms"),
 		own("skew: a string", "skew", `{"seconds":"3600"}`, 400, api.CodeInvalidField, "seconds"),
 		op("skew: over a day", "skew", `{"seconds":9223372036854775807}`, 400, api.CodeInvalidField, "seconds"),
 		own("skew: null", "skew", `{"seconds":null}`, 400, api.CodeInvalidField, "seconds"),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/twilsock"
 	"github.com/tokenlab/tokenlab/server/voicesignal"
 	"github.com/tokenlab/tokenlab/shared/lint"
@@ -404,7 +405,7 @@ func TestLabRefusals(t *testing.T) {
 		{"count a string", "/lab/fail", `{"count":"2","status":503}`, 400, api.CodeInvalidField, "count"},
 		{"status not offered", "/lab/fail", `{"status":418}`, 400, api.CodeInvalidField, "status"},
 		{"neither status nor delay", "/lab/fail", `{"count":2}`, 400, api.CodeInvalidField, "status"},
-		{"delay too long", "/admin/sessions/" + id + "/fail", `{"delay_ms":30001}`, 400, api.CodeInvalidField, "delay_ms"},
+		{"delay too long", "/admin/sessions/" + id + "/fail", `{"delay_ms":20001}`, 400, api.CodeInvalidField, "delay_ms"},
 		{"retry_after with 500", "/lab/fail", `{"status":500,"retry_after":3}`, 400, api.CodeInvalidField, "retry_after"},
 		{"retry_after too long", "/lab/fail", `{"status":429,"retry_after":301}`, 400, api.CodeInvalidField, "retry_after"},
 		{"skew missing", "/lab/skew", `{}`, 400, api.CodeInvalidField, "seconds"},
@@ -549,5 +550,13 @@ func TestLabReachesTheSDKs(t *testing.T) {
 	var e voicesignal.ErrorPayload
 	if m := next(); m.Type != voicesignal.TypeError || m.PayloadInto(&e) != nil || e.Error.Code != voicesignal.CodeTokenExpired {
 		t.Errorf("after the revoke the Device got %s %s, want 31205", m.Type, m.Payload)
+	}
+}
+
+// TestLabDelayFitsTheWriteTimeout: the longest delay leaves time to write
+// the renewal's answer before the server's write time-out cuts it.
+func TestLabDelayFitsTheWriteTimeout(t *testing.T) {
+	if margin := api.WriteTimeout - hub.MaxFaultDelay; margin < 5*time.Second {
+		t.Errorf("a renewal delayed %v has %v left of the %v write time-out", hub.MaxFaultDelay, margin, api.WriteTimeout)
 	}
 }

@@ -21,10 +21,12 @@ import (
 // Bounds of the lab's faults: a fault is a test's tool, never a way to
 // hold a server's resources for long.
 const (
-	MaxFaultRenewals = 100              // renewals one fail order may cover
-	MaxFaultDelay    = 30 * time.Second // the longest a renewal is held
-	MaxRetryAfter    = 300 * time.Second
-	MaxSkew          = 24 * time.Hour // the largest clock error simulated
+	MaxFaultRenewals = 100 // renewals one fail order may cover
+	// MaxFaultDelay is the longest a renewal is held: within the HTTP
+	// server's write time-out (30 s), so that the answer still goes out.
+	MaxFaultDelay = 20 * time.Second
+	MaxRetryAfter = 300 * time.Second
+	MaxSkew       = 24 * time.Hour // the largest clock error simulated
 	// CloseAbrupt asks Drop to cut the connections without a close frame,
 	// which the peer sees as 1006 (abnormal closure).
 	CloseAbrupt = 1006
