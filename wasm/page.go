@@ -112,12 +112,12 @@ func (p *page) Note(n client.Note) {
 		dispatch("tokenlab:notice", map[string]any{"type": "disconnected", "code": n.Code, "reason": n.Reason})
 		p.mark(lifetime.KindDisconnect, strconv.Itoa(n.Code))
 	case client.NoteExpiring:
-		dispatch("tokenlab:notice", map[string]any{"type": "expiring", "jti": n.JTI, "exp": n.Exp, "ignored": n.Ignored})
-		p.mark(lifetime.KindWarning, "")
+		dispatch("tokenlab:notice", map[string]any{"type": "expiring", "jti": n.JTI, "exp": n.Exp, "ignored": n.Ignored, "reason": n.Reason})
+		p.mark(lifetime.KindWarning, n.Reason)
 		p.ui.holdExpiring(p.c.Now())
 	case client.NoteExpired:
-		dispatch("tokenlab:notice", map[string]any{"type": "expired", "jti": n.JTI})
-		p.mark(lifetime.KindExpired, "")
+		dispatch("tokenlab:notice", map[string]any{"type": "expired", "jti": n.JTI, "reason": n.Reason})
+		p.mark(lifetime.KindExpired, n.Reason)
 	case client.NoteRevoked:
 		dispatch("tokenlab:notice", map[string]any{"type": "revoked", "reason": n.Reason})
 	case client.NoteSignedOut:

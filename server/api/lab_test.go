@@ -113,8 +113,8 @@ func TestLabExpireAndWarnNow(t *testing.T) {
 				t.Errorf("answer %+v, want both tabs reached", r)
 			}
 			for _, ws := range tabs {
-				if m := expect(t, ws, tt.notice, 5*time.Second); m.JTI != first.JTI {
-					t.Errorf("%s for jti %q, want the current token's %q", tt.notice, m.JTI, first.JTI)
+				if m := expect(t, ws, tt.notice, 5*time.Second); m.JTI != first.JTI || m.Reason != "lab" {
+					t.Errorf("%s for jti %q reason %q, want the current token's %q and reason lab", tt.notice, m.JTI, m.Reason, first.JTI)
 				}
 			}
 			mints := l.mints.Load()

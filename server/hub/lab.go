@@ -212,10 +212,20 @@ func (h *Hub) notifyNow(id, typ string) (int, error) {
 	if typ == protocol.TypeExpired {
 		e.expiredSent = true
 	}
-	e.broadcast(e.noticeMessage(typ, now))
+	// The notice says it comes from the lab, so that a page can show the
+	// fault's cause.
+	m := protocol.Message{Type: typ, ServerTimeMS: now.UnixMilli(), JTI: e.tok.Claims.JTI, Exp: e.tok.Claims.Exp, Reason: ReasonLab}
+	if typ == protocol.TypeExpiring {
+		m.LeadMS = e.lead.Milliseconds()
+	}
+	e.broadcast(protocol.Encode(m))
 	e.schedule(now)
 	return len(e.clients), nil
 }
+
+// ReasonLab is the reason of the "expiring" and "expired" notices the
+// lab sends.
+const ReasonLab = "lab"
 
 // stale makes the current token one the coalescing window no longer hands
 // out, so the next renewal mints. Callers hold h.mu.

@@ -24,6 +24,15 @@ func (c *Client) Lab(action, what string, body []byte, done func(Response)) {
 	})
 }
 
+// from names a notice's cause for the timeline: " (lab)" for a fault
+// ordered through the lab, "" for the token's own clock.
+func from(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + reason + ")"
+}
+
 // labRefusal is the HTTP error code of a renewal the lab failed on
 // purpose with 401: the session goes on, so the client retries rather
 // than signing out.

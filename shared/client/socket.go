@@ -109,8 +109,8 @@ func (c *Client) message(m protocol.Message) {
 			c.clock.observe(sent, now, time.UnixMilli(m.ServerTimeMS), time.Millisecond)
 		}
 	case protocol.TypeExpiring:
-		c.event("warning received: expires in " + Duration(time.Unix(m.Exp, 0).Sub(c.clock.now())+999*time.Millisecond))
-		c.note(Note{Kind: NoteExpiring, JTI: m.JTI, Exp: m.Exp, Ignored: c.ignoreWarnings,
+		c.event("warning received" + from(m.Reason) + ": expires in " + Duration(time.Unix(m.Exp, 0).Sub(c.clock.now())+999*time.Millisecond))
+		c.note(Note{Kind: NoteExpiring, JTI: m.JTI, Exp: m.Exp, Ignored: c.ignoreWarnings, Reason: m.Reason,
 			Left: time.Unix(m.Exp, 0).Sub(time.UnixMilli(m.ServerTimeMS))})
 		if c.ignoreWarnings {
 			return
@@ -123,8 +123,8 @@ func (c *Client) message(m protocol.Message) {
 			c.renew("server warning")
 		}
 	case protocol.TypeExpired:
-		c.event("the server says the token expired")
-		c.note(Note{Kind: NoteExpired, JTI: m.JTI, Exp: m.Exp})
+		c.event("the server says the token expired" + from(m.Reason))
+		c.note(Note{Kind: NoteExpired, JTI: m.JTI, Exp: m.Exp, Reason: m.Reason})
 		if c.tok != nil && m.JTI == c.tok.Claims.JTI {
 			c.due = true
 			c.renew("server: expired")

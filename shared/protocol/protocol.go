@@ -88,7 +88,8 @@ type Message struct {
 	SessionExpMS int64 `json:"session_exp_ms,omitempty"`
 
 	// Reason says why: "renewed", "sign_in" (token); "logout", "operator",
-	// "users_file", "session_expired" (revoked).
+	// "users_file", "session_expired" (revoked); "lab" (expiring and
+	// expired sent early by the lab).
 	Reason string `json:"reason,omitempty"`
 
 	// Code and Text describe an error.

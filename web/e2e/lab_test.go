@@ -63,6 +63,9 @@ func TestLabHooks(t *testing.T) {
 	}
 	awaited(t, ctx, `window.tokenlab.test.skew(0).then(a => a.action)`)
 
+	if got := text(t, ctx, `[...document.querySelectorAll("#lifetime .marker.expired")].map(g => g.dataset.label).join("|")`); !strings.Contains(got, "lab") {
+		t.Errorf("the chart's expired markers %q do not name the lab as their cause", got)
+	}
 	labels := text(t, ctx, `[...document.querySelectorAll("#lifetime .marker.fault")].map(g => g.dataset.label).join("|")`)
 	for _, want := range []string{"lab: expire now", "lab: fail the next 2 renewals with 503", "lab: warn now", "lab: drop the sockets with 1006", "lab: mint with the clock off by 3600 s"} {
 		if !strings.Contains(labels, want) {
