@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -84,6 +87,29 @@ func cmdSessions(ctx context.Context, e env, args []string) error {
 		tw.Flush()
 		fmt.Fprintf(e.stdout, "%d sessions, %d connections (limits: %d per session, %d in total)\n",
 			len(list.Sessions), list.Connections, list.MaxConnsPerSession, list.MaxConns)
+		ids := slices.Sorted(maps.Keys(list.Faults))
+		for _, id := range ids {
+			f := list.Faults[id]
+			var parts []string
+			if f.FailRenewals > 0 {
+				what := "fail"
+				if f.Status == 0 {
+					what = "delay"
+				}
+				part := fmt.Sprintf("%s the next %d renewals", what, f.FailRenewals)
+				if f.DelayMS > 0 {
+					part += fmt.Sprintf(" by %v", time.Duration(f.DelayMS)*time.Millisecond)
+				}
+				if f.Status != 0 {
+					part += fmt.Sprintf(" with %d", f.Status)
+				}
+				parts = append(parts, part)
+			}
+			if f.SkewSeconds != 0 {
+				parts = append(parts, fmt.Sprintf("mint with the clock off by %+ds", f.SkewSeconds))
+			}
+			fmt.Fprintf(e.stdout, "lab %s: %s\n", id, strings.Join(parts, "; "))
+		}
 		return nil
 	case fs.NArg() == 2 && fs.Arg(0) == "revoke":
 		var rev api.RevokeResponse

@@ -169,6 +169,15 @@ func TestSessionsLab(t *testing.T) {
 	if r := lab("skew", id, "-5m"); r.err != nil {
 		t.Fatal(r.err)
 	}
+	if r := lab("fail", id, "--count", "3", "--status", "500"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r := lab("list"); !strings.Contains(r.stdout, "lab "+id+": fail the next 3 renewals with 500; mint with the clock off by -300s") {
+		t.Errorf("sessions list does not show the orders in force:\n%s", r.stdout)
+	}
+	if r := lab("fail", id, "--count", "0"); r.err != nil {
+		t.Fatal(r.err)
+	}
 	var tr struct {
 		Token string `json:"token"`
 	}

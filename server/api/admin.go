@@ -21,6 +21,8 @@ type SessionsResponse struct {
 	// Limits in effect: connections per session and in total.
 	MaxConnsPerSession int `json:"max_conns_per_session"`
 	MaxConns           int `json:"max_conns"`
+	// Faults are the lab's orders in force, by session id.
+	Faults map[string]hub.FaultState `json:"faults,omitempty"`
 }
 
 // RevokeResponse answers POST /admin/sessions/{id}/revoke.
@@ -96,7 +98,7 @@ func handleAdminSessions(h *hub.Hub) http.Handler {
 		per, total := h.Limits()
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, SessionsResponse{Sessions: h.Sessions(), Connections: h.Connections(),
-			MaxConnsPerSession: per, MaxConns: total})
+			MaxConnsPerSession: per, MaxConns: total, Faults: h.Faults()})
 	})
 }
 

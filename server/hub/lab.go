@@ -291,3 +291,24 @@ func (h *Hub) Drop(id string, code int) (int, error) {
 	clear(e.clients)
 	return n, nil
 }
+
+// FaultState is what the lab has ordered for a session and not yet used
+// up, for operators.
+type FaultState struct {
+	FailRenewals int   `json:"fail_renewals,omitempty"` // renewals still to fail or delay
+	Status       int   `json:"status,omitempty"`        // … with this status (0: delayed, then minted)
+	DelayMS      int64 `json:"delay_ms,omitempty"`
+	SkewSeconds  int64 `json:"skew_seconds,omitempty"`
+}
+
+// Faults lists the lab's orders in force, by session id.
+func (h *Hub) Faults() map[string]FaultState {
+	h.lab.mu.Lock()
+	defer h.lab.mu.Unlock()
+	out := make(map[string]FaultState, len(h.lab.m))
+	for id, fs := range h.lab.m {
+		out[id] = FaultState{FailRenewals: fs.fault.Count, Status: fs.fault.Status,
+			DelayMS: fs.fault.Delay.Milliseconds(), SkewSeconds: int64(fs.skew / time.Second)}
+	}
+	return out
+}
