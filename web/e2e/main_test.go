@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tokenlab/tokenlab/web/e2e/browser"
 )
 
 var (
@@ -84,28 +86,16 @@ func run(m *testing.M) int {
 	}
 	defer stopTLS()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.NoSandbox,
-		chromedp.ExecPath(chromium),
-		// No network beyond loopback: stop Chromium's own calls home.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
+	ctx, stopBrowser, err := browser.Start(chromium,
 		chromedp.WindowSize(1280, 900),
 		// Trust the TLS server's certificate, and only it, by its key.
 		chromedp.Flag("ignore-certificate-errors-spki-list", pin),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	// The first Run starts the browser; it must not carry a timeout, which
-	// would stop the browser when it ends.
-	if err := chromedp.Do(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: starting Chromium:", err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	defer stopBrowser()
 	browserCtx = ctx
 	return m.Run()
 }
@@ -113,30 +103,13 @@ func run(m *testing.M) int {
 // findTools locates Chromium and the tokenlab binary, or says what is
 // missing and how to get it.
 func findTools() (chromium, bin, why string) {
-	chromium = os.Getenv("TOKENLAB_CHROMIUM")
-	if chromium == "" {
-		for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(name); err == nil {
-				chromium = p
-				break
-			}
-		}
+	if chromium, why = browser.Chromium(); why != "" {
+		return "", "", why
 	}
-	if chromium == "" {
-		return "", "", "Chromium is not installed: install it with `apt-get install chromium` (or set TOKENLAB_CHROMIUM to a Chrome binary)"
+	if bin, why = browser.Binary(filepath.Join("..", "..", "bin", "tokenlab")); why != "" {
+		return "", "", why
 	}
-	bin = os.Getenv("TOKENLAB_BIN")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "bin", "tokenlab")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", "", bin + " is not built: run `make build` first (make test does)"
-	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		return "", "", err.Error()
-	}
-	return chromium, abs, ""
+	return chromium, bin, ""
 }
 
 var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)

@@ -27,6 +27,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tokenlab/tokenlab/web/e2e/browser"
+
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/shared/token"
@@ -76,22 +78,12 @@ func run(m *testing.M) int {
 	}
 	defer stop()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.NoSandbox,
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a deadline
-		fmt.Fprintln(os.Stderr, "sdk: starting Chromium:", err)
+	ctx, stopBrowser, err := browser.Start(chromium)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sdk:", err)
 		return 1
 	}
+	defer stopBrowser()
 	browserCtx = ctx
 	return m.Run()
 }
@@ -99,17 +91,8 @@ func run(m *testing.M) int {
 // findTools locates Chromium, the tokenlab binary and the SDK bundle, or
 // says what is missing and how to get it.
 func findTools() (chromium, bin, why string) {
-	chromium = os.Getenv("TOKENLAB_CHROMIUM")
-	if chromium == "" {
-		for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(name); err == nil {
-				chromium = p
-				break
-			}
-		}
-	}
-	if chromium == "" {
-		return "", "", "Chromium is not installed: install it with `apt-get install chromium` (or set TOKENLAB_CHROMIUM)"
+	if chromium, why = browser.Chromium(); why != "" {
+		return "", "", why
 	}
 	if _, err := os.Stat(bundle); err != nil {
 		return "", "", "the pinned Twilio SDKs are not installed: run `npm ci` in web/e2e/sdk (.ci/run does)"
@@ -117,18 +100,10 @@ func findTools() (chromium, bin, why string) {
 	if _, err := os.Stat(conversationsBundle); err != nil {
 		return "", "", "the pinned Twilio SDKs are not installed: run `npm ci` in web/e2e/sdk (.ci/run does)"
 	}
-	bin = os.Getenv("TOKENLAB_BIN")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "..", "bin", "tokenlab")
+	if bin, why = browser.Binary(filepath.Join("..", "..", "..", "bin", "tokenlab")); why != "" {
+		return "", "", why
 	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		return "", "", err.Error()
-	}
-	if _, err := os.Stat(abs); err != nil {
-		return "", "", bin + " is not built: run `make build` first (make test does)"
-	}
-	return chromium, abs, ""
+	return chromium, bin, ""
 }
 
 // appHandler serves the app's page and the SDK bundle.

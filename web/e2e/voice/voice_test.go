@@ -42,6 +42,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tokenlab/tokenlab/web/e2e/browser"
+
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/tlscert"
@@ -104,13 +106,7 @@ func run(m *testing.M) int {
 	defer srv.stop()
 	host = "localhost:" + srv.port
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.NoSandbox,
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
+	ctx, stopBrowser, err := browser.Start(chromium,
 		// Trust tokenlab's certificate, and only it, by its key's pin.
 		chromedp.Flag("ignore-certificate-errors-spki-list", cert.SPKIPin()),
 		// Offline: no name resolves but localhost and 127.0.0.1.
@@ -121,14 +117,11 @@ func run(m *testing.M) int {
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a deadline
-		fmt.Fprintln(os.Stderr, "voice: starting Chromium:", err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "voice:", err)
 		return 1
 	}
+	defer stopBrowser()
 	browserCtx = ctx
 	return m.Run()
 }
@@ -136,33 +129,16 @@ func run(m *testing.M) int {
 // findTools locates Chromium, the tokenlab binary and the SDK bundle, or
 // says what is missing and how to get it.
 func findTools() (chromium, bin, why string) {
-	chromium = os.Getenv("TOKENLAB_CHROMIUM")
-	if chromium == "" {
-		for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(name); err == nil {
-				chromium = p
-				break
-			}
-		}
-	}
-	if chromium == "" {
-		return "", "", "Chromium is not installed: install it with `apt-get install chromium` (or set TOKENLAB_CHROMIUM)"
+	if chromium, why = browser.Chromium(); why != "" {
+		return "", "", why
 	}
 	if _, err := os.Stat(bundle); err != nil {
 		return "", "", "the pinned Twilio SDKs are not installed: run `npm ci` in web/e2e/sdk (.ci/run does)"
 	}
-	bin = os.Getenv("TOKENLAB_BIN")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "..", "bin", "tokenlab")
+	if bin, why = browser.Binary(filepath.Join("..", "..", "..", "bin", "tokenlab")); why != "" {
+		return "", "", why
 	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		return "", "", err.Error()
-	}
-	if _, err := os.Stat(abs); err != nil {
-		return "", "", bin + " is not built: run `make build` first (make test does)"
-	}
-	return chromium, abs, ""
+	return chromium, bin, ""
 }
 
 // appHandler serves the app's page and the SDK bundle.
