@@ -112,3 +112,23 @@ func TestLabOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestRenewalAnsweredWithAnEarlierExpiry: a server whose clock went back
+// (the lab's skew) answers a renewal with a token that expires sooner
+// than the current one; it is the session's newest, and is adopted.
+func TestRenewalAnsweredWithAnEarlierExpiry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newServer(t, time.Hour)
+		r := start(t, srv, half)
+		defer r.end()
+		first := r.c.Snapshot().Token.Claims
+		sleep(2 * time.Second)
+		srv.set(func(s *server) { s.now = func() time.Time { return time.Now().Add(-10 * time.Minute) } })
+		r.c.Renew("button")
+		synctest.Wait()
+		s := r.c.Snapshot()
+		if s.Token == nil || s.Token.Claims.JTI == first.JTI || s.Token.Claims.Exp >= first.Exp || s.Renewals != 1 {
+			t.Errorf("after a renewal minted 10 min behind: %+v, want its token adopted", s)
+		}
+	})
+}

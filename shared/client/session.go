@@ -231,9 +231,12 @@ func (c *Client) adoptFrom(raw, trigger, reason string, leadMS int64, ours bool)
 		c.fail("bad_token", "the server sent a token the page cannot decode: "+err.Error(), "")
 		return c.tok != nil
 	}
-	if c.tok != nil && (t.Claims.JTI == c.tok.Claims.JTI || t.Claims.Exp < c.tok.Claims.Exp) {
-		// The same token again (tabs that asked together share one), or an
-		// older one overtaken by a newer: nothing changes but the lead.
+	if c.tok != nil && (t.Claims.JTI == c.tok.Claims.JTI || !ours && t.Claims.Exp < c.tok.Claims.Exp) {
+		// The same token again (tabs that asked together share one), or a
+		// push of an older one overtaken by a newer: nothing changes but
+		// the lead. The answer to this client's own renewal is the
+		// session's newest token even when it expires sooner (a server
+		// whose clock went back, the lab's skew).
 		if leadMS > 0 && t.Claims.JTI == c.tok.Claims.JTI {
 			c.lead = time.Duration(leadMS) * time.Millisecond
 		}
