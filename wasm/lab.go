@@ -71,6 +71,23 @@ func exportLab(p *page, test js.Value) {
 	}))
 }
 
+// bindLabDrawer makes each button of the page's lab drawer order its
+// fault (data-lab, with the JSON body of data-body), labelled with the
+// button's text.
+func bindLabDrawer(p *page) {
+	buttons := document.Call("querySelectorAll", "#lab button[data-lab]")
+	for i := range buttons.Length() {
+		b := buttons.Index(i)
+		action := b.Get("dataset").Get("lab").String()
+		var body []byte
+		if v := b.Get("dataset").Get("body"); !v.IsUndefined() {
+			body = []byte(v.String())
+		}
+		what := b.Get("textContent").String()
+		on(b, "click", func(js.Value) { p.c.Lab(action, what, body, func(client.Response) {}) })
+	}
+}
+
 // newPromise returns a JavaScript Promise settled by run's resolve or
 // reject, which may be called later from any goroutine.
 func newPromise(run func(resolve, reject func(any))) js.Value {

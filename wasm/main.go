@@ -88,6 +88,7 @@ func wire(p *page) {
 	})
 	on(u.logout, "click", func(js.Value) { c.Logout() })
 	on(u.renewNow, "click", func(js.Value) { c.Renew("button") })
+	bindLabDrawer(p)
 	on(u.paste, "input", func(js.Value) {
 		raw := u.paste.Get("value").String()
 		c.Post(func() { u.inspect(raw, c.Now()) })

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestLabHooks drives the page's own session through the lab's test
@@ -62,6 +64,13 @@ func TestLabHooks(t *testing.T) {
 		t.Errorf("the skewed token expires in %v, want about 1h10m", left)
 	}
 	awaited(t, ctx, `window.tokenlab.test.skew(0).then(a => a.action)`)
+
+	// The drawer's buttons order the same faults. (The skewed token's jti
+	// carries a time an hour ahead, so the next one differs from it.)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#lab summary`)), chromedp.Click(chromedp.CSS(`#lab button[data-lab="expire"]`))); err != nil {
+		t.Fatalf("clicking the drawer's Expire now: %v", err)
+	}
+	waitFor(t, ctx, `window.tokenlab.snapshot().renewals === 4`, 10*time.Second)
 
 	if got := text(t, ctx, `[...document.querySelectorAll("#lifetime .marker.expired")].map(g => g.dataset.label).join("|")`); !strings.Contains(got, "lab") {
 		t.Errorf("the chart's expired markers %q do not name the lab as their cause", got)
