@@ -560,3 +560,48 @@ func TestLabDelayFitsTheWriteTimeout(t *testing.T) {
 		t.Errorf("a renewal delayed %v has %v left of the %v write time-out", hub.MaxFaultDelay, margin, api.WriteTimeout)
 	}
 }
+
+// TestLabFromAnAllowedOrigin: a user's app at an origin in
+// TOKENLAB_ALLOWED_ORIGINS orders faults for its own session as it renews:
+// the preflight is granted and the answer carries the CORS headers; an
+// unlisted origin's order is refused and takes no effect.
+func TestLabFromAnAllowedOrigin(t *testing.T) {
+	t.Parallel()
+	l := newLive(t, func(c *config.Config) { c.Lab, c.AllowedOrigins = true, []string{appOrigin} }, nil)
+	_, ck := l.signIn(t, 600)
+	send := func(method, origin, site, body string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, l.srv.URL+"/lab/fail", strings.NewReader(body))
+		req.Header.Set("Origin", origin)
+		if method == "OPTIONS" {
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "content-type")
+		} else {
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Sec-Fetch-Site", site)
+			req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := send("OPTIONS", appOrigin, "", ""); resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != appOrigin {
+		t.Errorf("preflight from the app: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp := send("POST", "https://evil.example", "cross-site", `{"count":1,"status":500}`); resp.StatusCode != 403 || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("an order from an unlisted origin: %d %v", resp.StatusCode, resp.Header)
+	}
+	if _, err := l.refreshHTTP(t, ck); err != nil {
+		t.Errorf("the unlisted origin's order took effect: %v", err)
+	}
+	resp := send("POST", appOrigin, "same-site", `{"count":1,"status":500}`)
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != appOrigin || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("an order from the app: %d %v", resp.StatusCode, resp.Header)
+	}
+	if _, err := l.refreshHTTP(t, ck); err == nil || !strings.Contains(err.Error(), "500") {
+		t.Errorf("the app's order did not take: %v", err)
+	}
+}
