@@ -259,6 +259,11 @@ func TestSyncLifecycle(t *testing.T) {
 // refuses it: twilio-sync rejects with its 51130, and reports Twilio's
 // error code in connectionError.
 func TestSyncUpdateRefused(t *testing.T) {
+	// The table mints tokens with the run's credentials, which are set
+	// only when the suite can run: skip first, as newTab would.
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
 	other := creds
 	other.APIKeySecret = "not-this-servers-secret"
 	past := func() time.Time { return time.Now().Add(-time.Hour) }
