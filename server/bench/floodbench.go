@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -109,8 +110,19 @@ func (b *bench) benchFlood(ctx context.Context) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+			profiled := make(chan error, 1)
+			if b.profileDir != "" && round == 0 {
+				go func() {
+					profiled <- srv.saveProfile(filepath.Join(b.profileDir, "fig8-flood.cpu"), floodRound)
+				}()
+			} else {
+				profiled <- nil
+			}
 			s := renewPaced()
 			f := <-flood
+			if err := <-profiled; err != nil {
+				b.logf("  profile: %v", err)
+			}
 			b.fig8.flood = append(b.fig8.flood, s)
 			b.fig8.checked = append(b.fig8.checked, f.ok)
 			b.fig8.refused = append(b.fig8.refused, f.failed)

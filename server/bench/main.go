@@ -30,7 +30,7 @@ func main() {
 	wasmPath := flag.String("wasm", "bin/tokenlab.wasm", "the page's program as make web-assets builds it, uncompressed")
 	goCmd := flag.String("go", "go", "the go command (figure 1 runs go test -bench)")
 	figures := flag.String("figures", "1,2,3,4,5,6,7,8", "the figures to measure, comma-separated (4 and 5 run together)")
-	profileDir := flag.String("profile", "", "a directory: save CPU profiles of the server under load there (figures 2 and 5)")
+	profileDir := flag.String("profile", "", "a directory: save CPU profiles of the server under load there (figures 2, 5 and 8)")
 	addr := flag.String("addr", "", "internal: the server a flood is sent to")
 	floodFor := flag.Duration("for", 0, "internal: how long a flood lasts")
 	flag.Parse()
