@@ -21,7 +21,6 @@ import (
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/linger"
 	"github.com/tokenlab/tokenlab/server/sdkconn"
-	"github.com/tokenlab/tokenlab/server/tlscert"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/web"
 )
@@ -126,14 +125,12 @@ func serveWith(ctx context.Context, cfg config.Config, log *slog.Logger, lim ser
 	ln = lingering
 	scheme := "http"
 	if cfg.TLS {
-		cert, err := serverCert(cfg, log)
+		tc, err := assemble.TLS(cfg, log)
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		// HTTP/1.1 only: WebSocket upgrades, and the hub's hijacked
-		// connections, are HTTP/1.1's.
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		ln = tls.NewListener(ln, tc)
 		scheme = "https"
 	}
 	srv := &http.Server{
@@ -231,31 +228,3 @@ func pageURL(scheme, host string, addr net.Addr) string {
 	return fmt.Sprintf("%s://localhost:%d/", scheme, port)
 }
 
-// serverCert is the certificate of a TLS server: the files the
-// configuration names, or a self-signed one for the names it answers for,
-// kept in the state directory when there is one. Its fingerprints go to
-// the log, so a browser or a test can trust exactly it.
-func serverCert(cfg config.Config, log *slog.Logger) (tlscert.Cert, error) {
-	if cfg.TLSCert != "" {
-		cert, err := tlscert.Load(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return cert, fmt.Errorf("%s/%s: %w", config.EnvTLSCert, config.EnvTLSKey, err)
-		}
-		log.Info("TLS certificate loaded", "file", cfg.TLSCert, "sha256", cert.Fingerprint(), "spki_sha256", cert.SPKIPin(), "expires", cert.Leaf.NotAfter)
-		return cert, nil
-	}
-	cert, err := tlscert.SelfSigned(tlscert.Names(append([]string{cfg.Host}, cfg.AllowedHosts...)...), cfg.StateDir, time.Now())
-	if err != nil {
-		return cert, fmt.Errorf("%s: %w", config.EnvStateDir, err)
-	}
-	how := "made for this run (set TOKENLAB_STATE_DIR to keep it across restarts)"
-	if cfg.StateDir != "" {
-		how = "kept in " + cfg.StateDir
-		if cert.Made {
-			how = "made and kept in " + cfg.StateDir
-		}
-	}
-	log.Warn("TLS with a self-signed certificate "+how+": trust it with `tokenlab cert`",
-		"names", cert.Leaf.DNSNames, "ips", cert.Leaf.IPAddresses, "sha256", cert.Fingerprint(), "spki_sha256", cert.SPKIPin())
-	return cert, nil
-}

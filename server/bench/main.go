@@ -29,7 +29,7 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "the Markdown file to write the results into")
 	wasmPath := flag.String("wasm", "bin/tokenlab.wasm", "the page's program as make web-assets builds it, uncompressed")
 	goCmd := flag.String("go", "go", "the go command (figure 1 runs go test -bench)")
-	figures := flag.String("figures", "1,2,3,4,5,6,7,8", "the figures to measure, comma-separated (4 and 5 run together)")
+	figures := flag.String("figures", "1,2,3,4,5,6,7,8,9", "the figures to measure, comma-separated (4 and 5 run together)")
 	profileDir := flag.String("profile", "", "a directory: save CPU profiles of the server under load there (figures 2, 5 and 8)")
 	addr := flag.String("addr", "", "internal: the server a flood is sent to")
 	floodFor := flag.Duration("for", 0, "internal: how long a flood lasts")
@@ -67,6 +67,7 @@ type bench struct {
 	fig3  fig3
 	fig45 fig45
 	fig6  fig6
+	fig9  fig9
 	fig7  fig7
 	fig8  fig8
 	errs  map[string]error // figure → why it was not measured
@@ -146,6 +147,7 @@ func runBench(out, wasmPath, goCmd, figures, profileDir string) error {
 		{[]string{"6"}, b.benchPage},
 		{[]string{"7"}, b.benchRevocations},
 		{[]string{"8"}, b.benchFlood},
+		{[]string{"9"}, b.benchTLS},
 	}
 	start := time.Now()
 	for _, s := range steps {

@@ -213,6 +213,21 @@ func (b *bench) table(want []string) string {
 			fmt.Sprintf("idle: p50 %s, p99 %s, %.0f req/s; median of the rounds' ratios: p99 **%.2f×**", ms(idle.p50), ms(idle.p99), idle.rps, p),
 			"p99 ≤ 2×", verdict(p <= 2 && p > 0 && flood.failed == 0 && idle.failed == 0))
 	}
+	if !skipped("9", "TLS") {
+		f := b.fig9
+		plain, secured := medianRound(f.plain), medianRound(f.secured)
+		var rs []float64
+		for i := range min(len(f.plain), len(f.secured)) {
+			rs = append(rs, f.secured[i].rps/f.plain[i].rps)
+		}
+		row("9", "TLS: full handshakes (ECDSA P-256, no resumption), "+fmt.Sprint(tlsHandshakeWorkers)+" clients", fmt.Sprintf("**%.0f handshakes/s**", f.handshakes), "—", "report", "—")
+		row("9", fmt.Sprintf("TLS: HTTP renewal over HTTPS, %d sessions on keep-alive connections (median of %d rounds)", tlsRenewWorkers, len(f.secured)),
+			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", secured.rps, ms(secured.p50), ms(secured.p99)),
+			fmt.Sprintf("plain HTTP, same sessions' shape: %.0f req/s, p50 %s, p99 %s; median of the rounds' ratios **%.2f×**", plain.rps, ms(plain.p50), ms(plain.p99), median(rs)),
+			"report", "—")
+		row("9", fmt.Sprintf("TLS: %d idle Voice signaling connections (wss://…/signal, one identity each)", tlsSignalConns),
+			fmt.Sprintf("**%.1f KiB** RSS per connection; %d connected in %s", float64(f.signalRSS)/1024, f.signalConns, ms(f.signalTook)), "—", "report", "—")
+	}
 	return t.String()
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -48,10 +49,20 @@ func runServerRole(coalesce time.Duration) error {
 	}
 	srv := newServer(app.Handler, log)
 	srv.RegisterOnShutdown(app.Hub.Shutdown)
-	// Connections close as serve.go closes them: lingering after an error.
+	var tc *tls.Config
+	if cfg.TLS {
+		if tc, err = assemble.TLS(cfg, log); err != nil {
+			return err
+		}
+	}
+	// Connections close as serve.go closes them: lingering after an error,
+	// under TLS when it is on.
 	return serveUntilSignal(srv, debugHandler(), func(ln net.Listener) net.Listener {
 		l := linger.NewListener(ln, linger.Default)
 		srv.ConnState = l.ConnState
+		if tc != nil {
+			return tls.NewListener(l, tc)
+		}
 		return l
 	})
 }
