@@ -73,6 +73,10 @@ func (p *pool) lab(identity string, f Fault, code int) int {
 		case FaultExpire, FaultRevoke:
 			c.lifecycle().ExpireNow()
 		case FaultWarn:
+			if vc, ok := c.(*voiceConn); ok {
+				vc.warnNow() // a Device times its warning from connected
+				continue
+			}
 			c.lifecycle().WarnNow()
 		case FaultDrop:
 			c.lifecycle().Stop()

@@ -127,6 +127,21 @@ func (c *voiceConn) goAway() {
 // from the ttl sent in connected.
 func (c *voiceConn) AboutToExpire() {}
 
+// warnNow is the lab's warn now for a Device: a connected that says no
+// time is left, so the Device's own timer (ttl − tokenRefreshMs) fires
+// tokenWillExpire at once. The token itself is unchanged.
+func (c *voiceConn) warnNow() {
+	c.mu.Lock()
+	live, identity := c.live, c.ident
+	c.mu.Unlock()
+	if !live {
+		return
+	}
+	c.queue(voicesignal.TypeConnected, voicesignal.Connected{
+		Token:  &voicesignal.TokenInfo{Identity: identity, TTL: 0},
+		Region: voiceRegion, Edge: voiceRegion})
+}
+
 // Expired tells the Device its token expired (31205, AccessTokenExpired
 // 20104) and that it is no longer registered. The connection stays open:
 // a listen with a new token (updateToken) makes it live again, and the
