@@ -21,7 +21,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +57,8 @@ import (
 const bundle = "../sdk/node_modules/@twilio/voice-sdk/dist/twilio.min.js"
 
 var (
+	// labCert is the server's certificate, for the test's own HTTPS calls.
+	labCert    *x509.Certificate
 	skipReason string
 	browserCtx context.Context
 	// srv is tokenlab; host is what the Device's chunderw option names.
@@ -94,6 +99,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	cert, err := tlscert.SelfSigned(tlscert.Names(), dir, time.Now())
+	labCert = cert.Leaf
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "voice: the certificate:", err)
 		return 1
@@ -564,5 +570,81 @@ func TestReadmeExample(t *testing.T) {
 	got := eval[outcome](t, ctx, js)
 	if got.Fetches < 4 || len(got.Errors) > 0 || got.State != "registered" {
 		t.Errorf("README's example: %+v, want four tokens fetched, no error, still registered", got)
+	}
+}
+
+// TestVoiceLab drives the lab against a real Device: warned now, the Device
+// fires tokenWillExpire at once (its token has two minutes left); a
+// session signed in as the Device's identity expired now, or revoked, by
+// an operator, and
+// the Device hears AccessTokenExpired (20104) at once, as at a real
+// expiry, long before its token's own exp; its socket dropped without a
+// close frame (1006), the Device connects and registers again by itself.
+func TestVoiceLab(t *testing.T) {
+	pool := x509.NewCertPool()
+	pool.AddCert(labCert)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://" + host
+	for _, action := range []string{"warn", "expire", "revoke", "drop"} {
+		t.Run(action, func(t *testing.T) {
+			identity := "lab-" + action
+			resp, err := client.Post(base+"/token", "application/json", strings.NewReader(`{"username":"`+identity+`","password":"pw","ttl":600}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("sign-in: %s", resp.Status)
+			}
+			resp, err = client.Get(base + "/admin/sessions")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var list struct {
+				Sessions []struct{ ID, Identity string } `json:"sessions"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&list)
+			resp.Body.Close()
+			id := ""
+			for _, s := range list.Sessions {
+				if s.Identity == identity {
+					id = s.ID
+				}
+			}
+			if err != nil || id == "" {
+				t.Fatalf("no session for %s in the operator's list: %v", identity, err)
+			}
+
+			ctx := newTab(t, 30*time.Second)
+			tok := voiceToken(t, creds, nil, identity, 2*time.Minute, incoming())
+			if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("window.startReconnect(%s, %s, 20000)", q(host), q(tok))),
+				chromedp.Poll[chromedp.Void](`window.reconnectLog.some((e) => e.startsWith("registered@"))`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+				t.Fatalf("registering: %v", err)
+			}
+			var order io.Reader
+			if action == "drop" {
+				order = strings.NewReader(`{"code":1006}`)
+			}
+			resp, err = client.Post(base+"/admin/sessions/"+id+"/"+action, "application/json", order)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				t.Fatalf("%s: %s %s", action, resp.Status, body)
+			}
+			want := `window.reconnectLog.some((e) => e.startsWith("error:20104@"))`
+			switch action {
+			case "warn":
+				want = `window.reconnectLog.some((e) => e.startsWith("tokenWillExpire@"))`
+			case "drop":
+				want = `window.reconnectLog.filter((e) => e.startsWith("registered@")).length >= 2`
+			}
+			if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](want, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+				log := eval[[]string](t, ctx, "Promise.resolve(window.reconnectLog)")
+				t.Fatalf("after the lab's %s the Device reported %v, want %s", action, log, want)
+			}
+		})
 	}
 }
