@@ -227,4 +227,3 @@ func pageURL(scheme, host string, addr net.Addr) string {
 	}
 	return fmt.Sprintf("%s://localhost:%d/", scheme, port)
 }
-
