@@ -181,16 +181,7 @@ func pacedLoad(ctx context.Context, addr string, conns int, every, d time.Durati
 		})
 	}
 	wg.Wait()
-	total := loadResult{elapsed: time.Since(start)}
-	for _, r := range results {
-		total.ok += r.ok
-		total.failed += r.failed
-		total.latencies = append(total.latencies, r.latencies...)
-		if total.firstError == nil {
-			total.firstError = r.firstError
-		}
-	}
-	return total
+	return sumResults(results, time.Since(start))
 }
 
 // runFloodRole is the flood's process: floodConns connections send wrong

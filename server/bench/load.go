@@ -204,7 +204,13 @@ func runLoad(ctx context.Context, addr string, conns int, d time.Duration, want 
 		})
 	}
 	wg.Wait()
-	total := loadResult{elapsed: time.Since(start)}
+	return sumResults(results, time.Since(start))
+}
+
+// sumResults adds up the workers' results of one load run that took
+// elapsed; the first error of the first worker that had one is kept.
+func sumResults(results []loadResult, elapsed time.Duration) loadResult {
+	total := loadResult{elapsed: elapsed}
 	for _, r := range results {
 		total.ok += r.ok
 		total.failed += r.failed

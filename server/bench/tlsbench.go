@@ -162,13 +162,7 @@ func renewOver(ctx context.Context, client *http.Client, base string) (loadRound
 		})
 	}
 	wg.Wait()
-	total := loadResult{elapsed: time.Since(start)}
-	for _, r := range results {
-		total.ok += r.ok
-		total.failed += r.failed
-		total.latencies = append(total.latencies, r.latencies...)
-	}
-	return summarize(total), nil
+	return summarize(sumResults(results, time.Since(start))), nil
 }
 
 // holdSignaling opens tlsSignalConns Voice signaling connections over TLS,
