@@ -3,10 +3,10 @@ package hub
 import (
 	"time"
 
+	"github.com/tokenlab/tokenlab/server/expiry"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/shared/protocol"
-	"github.com/tokenlab/tokenlab/shared/renew"
 )
 
 // entry is one live session: its token, its one timer and its
@@ -20,17 +20,14 @@ type entry struct {
 	gone, revoked bool
 	// minting is the mint in flight for the session, if any: requests
 	// that arrive meanwhile wait for it and share its token.
-	minting     *flight
-	hasTok      bool
-	tok         mint.Minted
-	exp         time.Time // tok's exp
-	mintedAt    time.Time // when the hub learnt of tok
-	lead        time.Duration
-	warnAt      time.Time // exp − lead (jitter included)
-	warned      bool      // "expiring" sent for tok
-	expiredSent bool      // "expired" sent for tok
-	clients     map[*Client]struct{}
-	timer       *time.Timer
+	minting  *flight
+	hasTok   bool
+	tok      mint.Minted
+	mintedAt time.Time // when the hub learnt of tok
+	// sched times tok's "expiring" and "expired" and holds the session's
+	// one timer, which also ends the session at sess.Expires.
+	sched   expiry.Schedule
+	clients map[*Client]struct{}
 }
 
 // flight is one mint; done is closed once m and err are set.
@@ -44,9 +41,7 @@ type flight struct {
 // flight will not install its token.
 func (e *entry) stop() {
 	e.gone = true
-	if e.timer != nil {
-		e.timer.Stop()
-	}
+	e.sched.Stop()
 }
 
 // fresh reports whether the current token is recent enough to hand out
@@ -54,12 +49,12 @@ func (e *entry) stop() {
 // renewal.
 func (e *entry) fresh(now time.Time) bool {
 	w := e.h.o.CoalesceWindow
-	return w > 0 && now.Sub(e.mintedAt) < w && now.Before(e.warnAt)
+	return w > 0 && now.Sub(e.mintedAt) < w && now.Before(e.sched.WarnAt())
 }
 
 // idle reports whether the entry has nothing left to do: no connection to
 // tell and no valid token to share.
-func (e *entry) idle() bool { return len(e.clients) == 0 && (!e.hasTok || e.expiredSent) }
+func (e *entry) idle() bool { return len(e.clients) == 0 && (!e.hasTok || e.sched.Expired()) }
 
 // setToken makes m the session's token, pushes it to every connection
 // (the requester, if any, gets it with its id) and reschedules the timer.
@@ -67,15 +62,7 @@ func (e *entry) setToken(m mint.Minted, now time.Time, reason string, from *Clie
 	h := e.h
 	e.tok, e.hasTok = m, true
 	e.mintedAt = now
-	e.exp = time.Unix(m.Claims.Exp, 0)
-	ttl := m.Claims.TTL()
-	if ttl <= 0 {
-		ttl = e.exp.Sub(now)
-	}
-	lead := renew.Lead(ttl, h.o.Lead)
-	e.lead = lead + h.o.Jitter(renew.MaxJitter(lead))
-	e.warnAt = e.exp.Add(-e.lead)
-	e.warned, e.expiredSent = false, false
+	e.sched.Set(h.rule, m.Claims.TTL(), time.Unix(m.Claims.Exp, 0), now)
 
 	// The push is encoded once, and only when a tab other than the
 	// requester needs it: most renewals come over HTTP from a session with
@@ -101,18 +88,10 @@ func (e *entry) schedule(now time.Time) {
 		return
 	}
 	next := e.sess.Expires
-	if e.hasTok && !e.expiredSent && e.exp.Before(next) {
-		next = e.exp
+	if at, ok := e.sched.Next(); ok && at.Before(next) {
+		next = at
 	}
-	if e.hasTok && !e.warned && e.warnAt.Before(next) {
-		next = e.warnAt
-	}
-	d := max(next.Sub(now), 0)
-	if e.timer == nil {
-		e.timer = time.AfterFunc(d, e.fire)
-	} else {
-		e.timer.Reset(d)
-	}
+	e.sched.Arm(now, next, e.fire)
 }
 
 // fire runs on the session's timer. It works out from the clock which
@@ -129,12 +108,10 @@ func (e *entry) fire() {
 		h.endLocked(e, "session_expired", protocol.CloseSessionExpired, "the session reached its absolute lifetime: sign in again")
 		return
 	}
-	switch {
-	case e.hasTok && !e.expiredSent && !now.Before(e.exp):
-		e.expiredSent, e.warned = true, true
+	switch e.sched.Due(now) {
+	case expiry.Expire:
 		e.broadcast(e.noticeMessage(protocol.TypeExpired, now))
-	case e.hasTok && !e.warned && !now.Before(e.warnAt):
-		e.warned = true
+	case expiry.Warn:
 		e.broadcast(e.noticeMessage(protocol.TypeExpiring, now))
 	}
 	if e.idle() && e.minting == nil {
@@ -157,7 +134,7 @@ func (e *entry) helloMessage(now time.Time) []byte {
 	m := protocol.Message{Type: protocol.TypeHello, ServerTimeMS: now.UnixMilli(),
 		Identity: e.sess.Identity, SessionExpMS: e.sess.Expires.UnixMilli()}
 	if e.hasTok {
-		m.JTI, m.Exp, m.LeadMS = e.tok.Claims.JTI, e.tok.Claims.Exp, e.lead.Milliseconds()
+		m.JTI, m.Exp, m.LeadMS = e.tok.Claims.JTI, e.tok.Claims.Exp, e.sched.Lead().Milliseconds()
 	}
 	return protocol.Encode(m)
 }
@@ -165,7 +142,7 @@ func (e *entry) helloMessage(now time.Time) []byte {
 func (e *entry) noticeMessage(typ string, now time.Time) []byte {
 	m := protocol.Message{Type: typ, ServerTimeMS: now.UnixMilli(), JTI: e.tok.Claims.JTI, Exp: e.tok.Claims.Exp}
 	if typ == protocol.TypeExpiring {
-		m.LeadMS = e.lead.Milliseconds()
+		m.LeadMS = e.sched.Lead().Milliseconds()
 	}
 	return protocol.Encode(m)
 }
@@ -173,5 +150,5 @@ func (e *entry) noticeMessage(typ string, now time.Time) []byte {
 func (e *entry) tokenMessage(now time.Time, reason, id string) []byte {
 	return protocol.Encode(protocol.Message{Type: protocol.TypeToken, ID: id, ServerTimeMS: now.UnixMilli(),
 		Token: e.tok.Token, JTI: e.tok.Claims.JTI, Exp: e.tok.Claims.Exp, Identity: e.tok.Claims.Identity(),
-		LeadMS: e.lead.Milliseconds(), Reason: reason})
+		LeadMS: e.sched.Lead().Milliseconds(), Reason: reason})
 }

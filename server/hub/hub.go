@@ -22,11 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/tokenlab/tokenlab/server/expiry"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/shared/protocol"
@@ -113,8 +113,9 @@ type Options struct {
 // tracing retries. Minting runs outside it, one at a time per session
 // (entry.minting).
 type Hub struct {
-	o   Options
-	log *slog.Logger
+	o    Options
+	log  *slog.Logger
+	rule expiry.Rule // when each session's notices are due
 
 	mu       sync.Mutex
 	closed   bool
@@ -132,19 +133,14 @@ func New(o Options) *Hub {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Jitter == nil {
-		o.Jitter = func(max time.Duration) time.Duration {
-			if max <= 0 {
-				return 0
-			}
-			return rand.N(max + 1)
-		}
-	}
 	if o.Revoked == nil {
 		o.Revoked = func(string) bool { return false }
 	}
 	if o.Check == nil {
 		o.Check = func(session.Session) error { return nil }
+	}
+	if o.Jitter == nil {
+		o.Jitter = expiry.UniformJitter
 	}
 	o.Lead = cmp.Or(o.Lead, renew.DefaultLead)
 	o.MaxConnsPerSession = cmp.Or(o.MaxConnsPerSession, DefaultMaxConnsPerSession)
@@ -157,7 +153,7 @@ func New(o Options) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{o: o, log: log, sessions: make(map[string]*entry)}
+	return &Hub{o: o, log: log, sessions: make(map[string]*entry), rule: expiry.Rule{Lead: o.Lead, Jitter: o.Jitter}}
 }
 
 // Limits returns the connection limits in effect: per session and in total.
@@ -393,9 +389,9 @@ func (h *Hub) Attach(s session.Session) (*Client, error) {
 	now := h.o.Now()
 	c.trySend(e.helloMessage(now))
 	switch {
-	case e.hasTok && e.expiredSent:
+	case e.hasTok && e.sched.Expired():
 		c.trySend(e.noticeMessage(protocol.TypeExpired, now))
-	case e.hasTok && e.warned:
+	case e.hasTok && e.sched.Warned():
 		c.trySend(e.noticeMessage(protocol.TypeExpiring, now))
 	}
 	return c, nil
@@ -464,7 +460,7 @@ func (h *Hub) Sessions() []Info {
 		in := Info{ID: e.sess.ID, Identity: e.sess.Identity, Connections: len(e.clients),
 			SessionExp: e.sess.Expires.UTC(), Created: e.sess.Created.UTC()}
 		if e.hasTok {
-			in.JTI, in.TokenExp = e.tok.Claims.JTI, e.exp.UTC()
+			in.JTI, in.TokenExp = e.tok.Claims.JTI, e.sched.Exp().UTC()
 		}
 		out = append(out, in)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenlab/tokenlab/server/expiry"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
@@ -208,15 +209,16 @@ func (h *Hub) notifyNow(id, typ string) (int, error) {
 	}
 	now := h.o.Now()
 	e.stale(now)
-	e.warned = true
 	if typ == protocol.TypeExpired {
-		e.expiredSent = true
+		e.sched.Mark(expiry.Expire)
+	} else {
+		e.sched.Mark(expiry.Warn)
 	}
 	// The notice says it comes from the lab, so that a page can show the
 	// fault's cause.
 	m := protocol.Message{Type: typ, ServerTimeMS: now.UnixMilli(), JTI: e.tok.Claims.JTI, Exp: e.tok.Claims.Exp, Reason: ReasonLab}
 	if typ == protocol.TypeExpiring {
-		m.LeadMS = e.lead.Milliseconds()
+		m.LeadMS = e.sched.Lead().Milliseconds()
 	}
 	e.broadcast(protocol.Encode(m))
 	e.schedule(now)
@@ -231,9 +233,7 @@ const ReasonLab = "lab"
 // out, so the next renewal mints. Callers hold h.mu.
 func (e *entry) stale(now time.Time) {
 	e.mintedAt = time.Time{}
-	if e.warnAt.After(now) {
-		e.warnAt = now
-	}
+	e.sched.Hasten(now)
 }
 
 // FailRenewals makes session id's next f.Count renewals wait f.Delay and
