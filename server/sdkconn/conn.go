@@ -319,7 +319,7 @@ func (c *conn) init(h twilsock.Header) {
 	r := twilsock.Reply(h.ID, twilsock.StatusOK, "OK")
 	r.Capabilities = []string{"client_update"}
 	c.queue(r, nil)
-	c.life.SetToken(a.Nbf, a.Exp)
+	c.life.SetToken(a.TTL, a.Exp)
 	c.e.log.Info("twilsock: connected", "identity", a.Identity, "products", a.Products, "exp", a.Exp)
 }
 
@@ -334,7 +334,7 @@ func (c *conn) update(h twilsock.Header) {
 		return
 	}
 	c.reply(h.ID, twilsock.StatusOK, "OK", "")
-	c.life.SetToken(a.Nbf, a.Exp)
+	c.life.SetToken(a.TTL, a.Exp)
 }
 
 // notEmulated is the body of the answer to an upstream request.

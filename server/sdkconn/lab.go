@@ -1,9 +1,5 @@
 package sdkconn
 
-import (
-	"time"
-)
-
 // The lab reaches the SDK connections of an identity, so that a fault
 // ordered for a session (server/hub's lab.go) shows in the user's app as
 // well as in tokenlab's page: the SDKs' sockets are not tied to a session,
@@ -90,17 +86,4 @@ func (p *pool) lab(identity string, f Fault, code int) int {
 		}
 	}
 	return len(hit)
-}
-
-// ExpireNow moves the token's expiry to now: Expired fires at once
-// (after the warning, if it was not sent).
-func (l *Lifecycle) ExpireNow() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.stopped || l.expired || l.exp.IsZero() {
-		return
-	}
-	now := time.Now()
-	l.exp, l.warned = now, true
-	l.scheduleLocked(now)
 }

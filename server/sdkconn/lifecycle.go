@@ -1,15 +1,14 @@
 package sdkconn
 
 import (
-	"math/rand/v2"
 	"sync"
 	"time"
 
-	"github.com/tokenlab/tokenlab/shared/renew"
+	"github.com/tokenlab/tokenlab/server/expiry"
 )
 
 // Events receives a connection's token events. Calls come from the
-// lifecycle's timer goroutines, never with the lifecycle's lock held, so
+// lifecycle's timer goroutine, never with the lifecycle's lock held, so
 // implementations must be safe for concurrent use.
 type Events interface {
 	// AboutToExpire is due at the warning lead before exp.
@@ -18,62 +17,39 @@ type Events interface {
 	Expired()
 }
 
-// Lifecycle times one connection's token: the warning at renew.Lead before
-// exp (less a bounded jitter, as the hub does for the page's sessions) and
-// the expiry at exp. It holds one timer; SetToken moves it to a new token.
-// Time comes from time.Now and the runtime's timers, which
-// testing/synctest fakes.
-//
-// The rule is the hub's (renew.Lead, renew.MaxJitter, one timer per owner);
-// the hub's own timer code is tied to its session entries, so it is not
-// shared yet.
+// Lifecycle times one connection's token on server/expiry, the schedule
+// the hub runs its sessions on: the warning at renew.Lead before exp (plus
+// the bounded jitter), the expiry at exp, one timer per connection.
+// SetToken moves it to a new token. Time comes from time.Now and the
+// runtime's timers, which testing/synctest fakes.
 type Lifecycle struct {
-	lead   time.Duration
-	jitter func(max time.Duration) time.Duration
-	ev     Events
+	rule expiry.Rule
+	ev   Events
 
 	mu      sync.Mutex // guards the fields below
-	exp     time.Time
-	warnAt  time.Time
-	warned  bool
-	expired bool
+	s       expiry.Schedule
 	stopped bool
-	timer   *time.Timer
 }
 
 // NewLifecycle returns a Lifecycle that warns lead before exp (scaled by
 // renew.Lead for short tokens). A nil jitter draws uniformly from
 // [0, max].
 func NewLifecycle(lead time.Duration, jitter func(max time.Duration) time.Duration, ev Events) *Lifecycle {
-	if jitter == nil {
-		jitter = func(max time.Duration) time.Duration {
-			if max <= 0 {
-				return 0
-			}
-			return rand.N(max + 1)
-		}
-	}
-	return &Lifecycle{lead: lead, jitter: jitter, ev: ev}
+	return &Lifecycle{rule: expiry.Rule{Lead: lead, Jitter: jitter}, ev: ev}
 }
 
-// SetToken schedules the events of a token valid from nbf to exp (nbf zero
-// when the token has none: then the ttl is counted from now).
-func (l *Lifecycle) SetToken(nbf, exp time.Time) {
+// SetToken schedules the events of a token expiring at exp, ttl long (the
+// token's claims' TTL; zero when the token does not say, and then it is
+// counted from now).
+func (l *Lifecycle) SetToken(ttl time.Duration, exp time.Time) {
 	now := time.Now()
-	from := nbf
-	if from.IsZero() || from.After(now) {
-		from = now
-	}
-	lead := renew.Lead(exp.Sub(from), l.lead)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
 		return
 	}
-	l.exp = exp
-	l.warnAt = exp.Add(-lead - l.jitter(renew.MaxJitter(lead)))
-	l.warned, l.expired = false, false
-	l.scheduleLocked(now)
+	l.s.Set(l.rule, ttl, exp, now)
+	l.armLocked(now)
 }
 
 // WarnNow moves the warning to now (it fires at once unless it was sent
@@ -81,11 +57,25 @@ func (l *Lifecycle) SetToken(nbf, exp time.Time) {
 func (l *Lifecycle) WarnNow() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.stopped || l.exp.IsZero() {
+	if l.stopped || !l.s.Has() {
 		return
 	}
-	l.warnAt = time.Now()
-	l.scheduleLocked(l.warnAt)
+	now := time.Now()
+	l.s.Hasten(now)
+	l.armLocked(now)
+}
+
+// ExpireNow moves the token's expiry to now: Expired fires at once
+// (without the warning).
+func (l *Lifecycle) ExpireNow() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped || !l.s.Has() {
+		return
+	}
+	now := time.Now()
+	l.s.ExpireNow(now)
+	l.armLocked(now)
 }
 
 // Stop ends the lifecycle; no event fires after it returns, except one
@@ -94,49 +84,32 @@ func (l *Lifecycle) Stop() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stopped = true
-	if l.timer != nil {
-		l.timer.Stop()
+	l.s.Stop()
+}
+
+// armLocked sets the timer for the next event, if one is left. Callers
+// hold l.mu.
+func (l *Lifecycle) armLocked(now time.Time) {
+	if at, ok := l.s.Next(); ok {
+		l.s.Arm(now, at, l.fire)
 	}
 }
 
-// scheduleLocked arms the one timer for the next event. Callers hold l.mu.
-func (l *Lifecycle) scheduleLocked(now time.Time) {
-	if l.expired {
-		return
-	}
-	next := l.exp
-	if !l.warned && l.warnAt.Before(next) {
-		next = l.warnAt
-	}
-	d := max(next.Sub(now), 0)
-	if l.timer == nil {
-		l.timer = time.AfterFunc(d, l.fire)
-	} else {
-		l.timer.Reset(d)
-	}
-}
-
-// fire runs on the timer. It works out from the clock which event is due,
-// so a stale firing does no harm.
+// fire runs on the timer and sends what is due.
 func (l *Lifecycle) fire() {
 	now := time.Now()
 	l.mu.Lock()
-	if l.stopped || l.expired {
+	if l.stopped {
 		l.mu.Unlock()
 		return
 	}
-	var event func()
-	switch {
-	case !now.Before(l.exp):
-		l.expired, l.warned = true, true
-		event = l.ev.Expired
-	case !l.warned && !now.Before(l.warnAt):
-		l.warned = true
-		event = l.ev.AboutToExpire
-	}
-	l.scheduleLocked(now)
+	ev := l.s.Due(now)
+	l.armLocked(now)
 	l.mu.Unlock()
-	if event != nil {
-		event()
+	switch ev {
+	case expiry.Warn:
+		l.ev.AboutToExpire()
+	case expiry.Expire:
+		l.ev.Expired()
 	}
 }

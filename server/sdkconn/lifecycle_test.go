@@ -25,7 +25,7 @@ func TestLifecycle(t *testing.T) {
 			ev := &events{}
 			l := NewLifecycle(time.Minute, noJitter, ev)
 			start := time.Now()
-			l.SetToken(start, start.Add(30*time.Second)) // lead scales to 10 s
+			l.SetToken(30*time.Second, start.Add(30*time.Second)) // lead scales to 10 s
 			time.Sleep(time.Hour)
 			synctest.Wait()
 			ev.mu.Lock()
@@ -43,9 +43,9 @@ func TestLifecycle(t *testing.T) {
 			ev := &events{}
 			l := NewLifecycle(5*time.Second, noJitter, ev)
 			start := time.Now()
-			l.SetToken(start, start.Add(30*time.Second))
+			l.SetToken(30*time.Second, start.Add(30*time.Second))
 			time.Sleep(26 * time.Second) // warned at 25 s
-			l.SetToken(time.Now(), time.Now().Add(60*time.Second))
+			l.SetToken(60*time.Second, time.Now().Add(60*time.Second))
 			time.Sleep(time.Hour)
 			synctest.Wait()
 			ev.mu.Lock()
@@ -64,7 +64,7 @@ func TestLifecycle(t *testing.T) {
 			ev := &events{}
 			l := NewLifecycle(time.Minute, func(max time.Duration) time.Duration { return max }, ev)
 			start := time.Now()
-			l.SetToken(start, start.Add(time.Hour))
+			l.SetToken(time.Hour, start.Add(time.Hour))
 			time.Sleep(2 * time.Hour)
 			synctest.Wait()
 			ev.mu.Lock()
@@ -78,7 +78,7 @@ func TestLifecycle(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			ev := &events{}
 			l := NewLifecycle(time.Minute, noJitter, ev)
-			l.SetToken(time.Now(), time.Now().Add(30*time.Second))
+			l.SetToken(0, time.Now().Add(30*time.Second))
 			l.Stop()
 			time.Sleep(time.Hour)
 			synctest.Wait()

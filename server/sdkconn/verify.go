@@ -31,7 +31,10 @@ type Accepted struct {
 	Identity string
 	Products []string
 	Grants   token.Grants
-	Nbf, Exp time.Time
+	// TTL is the token's lifetime from its claims (0 when they do not
+	// say); the warning's lead scales with it.
+	TTL time.Duration
+	Exp time.Time
 }
 
 // verify checks raw as Twilio's service would before it lets a twilsock
@@ -81,9 +84,5 @@ func checkToken(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) 
 	case c.Identity() == "":
 		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenGrantsInvalid, "the token has no identity"}
 	}
-	a := Accepted{Identity: c.Identity(), Grants: c.Grants, Exp: c.ExpiresAt()}
-	if c.Nbf != 0 {
-		a.Nbf = time.Unix(c.Nbf, 0)
-	}
-	return a, nil
+	return Accepted{Identity: c.Identity(), Grants: c.Grants, TTL: c.TTL(), Exp: c.ExpiresAt()}, nil
 }

@@ -264,7 +264,7 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 	c.live = true
 	c.incoming = a.Grants.Voice.Incoming != nil && a.Grants.Voice.Incoming.Allow
 	c.mu.Unlock()
-	c.life.SetToken(a.Nbf, a.Exp)
+	c.life.SetToken(a.TTL, a.Exp)
 	if first {
 		c.ws.SetReadDeadline(time.Now().Add(pongWait))
 		c.e.log.Info("voice signaling: connected", "identity", a.Identity, "exp", a.Exp)
