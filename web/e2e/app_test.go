@@ -39,7 +39,7 @@ func startApp() (stop func(), err error) {
 // the same calls from an origin not in the list are refused.
 func TestAppOnAnotherOriginGetsAndRenewsTokens(t *testing.T) {
 	ctx := newTab(t, 20*time.Second)
-	tokenlab := "http://localhost:" + strings.TrimPrefix(baseURL, "http://127.0.0.1:")
+	tokenlab := tokenlabOrigin()
 	navigate(t, ctx, appURL+"/")
 	got := awaited(t, ctx, `(async () => {
 		const api = `+strconv.Quote(tokenlab)+`;
@@ -70,6 +70,12 @@ func TestAppOnAnotherOriginGetsAndRenewsTokens(t *testing.T) {
 	if got != "refused: TypeError" {
 		t.Errorf("from an origin not in the list: %q, want the browser to refuse", got)
 	}
+}
+
+// tokenlabOrigin is the server under test as the app reaches it: by the
+// name localhost, so that it is the same site as the app.
+func tokenlabOrigin() string {
+	return "http://localhost:" + strings.TrimPrefix(baseURL, "http://127.0.0.1:")
 }
 
 // navigate opens url in the tab and waits for it to load.
