@@ -14,19 +14,19 @@ import (
 
 // startSession starts a session for a freshly minted token's identity,
 // grants and ttl, hands the token to the hub and sets the cookie.
-func startSession(w http.ResponseWriter, r *http.Request, sessions *session.Manager, h *hub.Hub, u users.User, m mint.Minted) error {
+func startSession(w http.ResponseWriter, r *http.Request, sessions *session.Manager, h *hub.Hub, u users.User, m mint.Minted) (id string, err error) {
 	s, value, err := sessions.StartWith(u.Identity, u.Credential, m.Claims.Grants, m.Claims.Exp-m.Claims.Nbf)
 	if errors.Is(err, session.ErrTooLarge) {
-		return &Error{Code: CodeInvalidField, Field: "grants", Message: err.Error()}
+		return "", &Error{Code: CodeInvalidField, Field: "grants", Message: err.Error()}
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := h.Issued(s, m); err != nil {
-		return err
+		return "", err
 	}
 	session.SetCookie(w, r, value, s.Expires)
-	return nil
+	return s.ID, nil
 }
 
 // handleRefresh mints a fresh token for the caller's session, without the
@@ -55,7 +55,7 @@ func handleRefresh(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http
 			return
 		}
 		// Cache-Control: no-store comes with secureHeaders, as on every API answer.
-		encode(w, http.StatusOK, tokenResponse(m))
+		encode(w, http.StatusOK, tokenResponse(m, s.ID))
 	})
 }
 
@@ -84,8 +84,9 @@ func handleLogout(log *slog.Logger, sessions *session.Manager, h *hub.Hub) http.
 	})
 }
 
-func tokenResponse(m mint.Minted) TokenResponse {
+func tokenResponse(m mint.Minted, sessionID string) TokenResponse {
 	return TokenResponse{
+		SessionID: sessionID,
 		Token:     m.Token,
 		Identity:  m.Claims.Identity(),
 		JTI:       m.Claims.JTI,

@@ -120,8 +120,8 @@ func TestRefreshMintsForTheSession(t *testing.T) {
 	// The same shape as POST /token, and the same grants.
 	var fields map[string]any
 	json.Unmarshal(rec.Body.Bytes(), &fields)
-	if len(fields) != 5 {
-		t.Errorf("refresh answer has fields %v, want POST /token's five", fields)
+	if len(fields) != 6 || fields["session_id"] != first.SessionID || first.SessionID == "" {
+		t.Errorf("refresh answer has fields %v, want POST /token's six, the same session_id", fields)
 	}
 	tok, err := token.Decode(got.Token)
 	if err != nil {

@@ -108,12 +108,13 @@ func handleToken(log *slog.Logger, auth users.Authenticator, minter *mint.Minter
 			fail(err)
 			return
 		}
-		if err := startSession(w, r, sessions, h, user, minted); err != nil {
+		id, err := startSession(w, r, sessions, h, user, minted)
+		if err != nil {
 			fail(err)
 			return
 		}
 		// Cache-Control: no-store comes with secureHeaders, as on every API answer.
-		encode(w, http.StatusOK, tokenResponse(minted))
+		encode(w, http.StatusOK, tokenResponse(minted, id))
 	})
 }
 

@@ -151,7 +151,8 @@ type Client struct {
 	lead      time.Duration // warning lead for tok, the server's when known
 	renewals  int           // new tokens adopted since sign-in
 	phase     Phase
-	signingIn bool // a sign-in request is in flight
+	signingIn bool   // a sign-in request is in flight
+	sessionID string // the server's session, from its token answers
 
 	// Renewal in flight.
 	renewing     bool

@@ -32,6 +32,9 @@ type Snapshot struct {
 	SigningIn bool
 	Connected bool // the server greeted the socket
 	Dialling  bool // a socket is open or opening
+	// SessionID names the server's session (its answers carry it); ""
+	// before the first answer and after signing out.
+	SessionID string
 }
 
 // Snapshot returns the state as of the last change. It is safe to call
@@ -47,6 +50,7 @@ func (c *Client) publish() {
 	s := Snapshot{
 		Phase: c.phase, Token: c.tok, Exp: c.exp, Lead: c.lead, Renewals: c.renewals,
 		Renewing: c.renewing, SigningIn: c.signingIn, Connected: c.connected, Dialling: c.ws != nil,
+		SessionID: c.sessionID,
 	}
 	c.snapMu.Lock()
 	c.snap = s
@@ -131,26 +135,37 @@ func (c *Client) SignIn(body []byte) {
 	c.Post(func() {
 		c.signingIn = true
 		c.publish()
-		c.Request("/token", body, func(r Response) {
-			c.signingIn = false
-			c.publish()
-			if r.Err != nil || r.Status != 200 {
-				code, msg, field := ErrorOf(r)
-				c.failed(code, msg, field, true)
-				return
-			}
-			a, ok := protocol.ParseTokenAnswer(r.Body)
-			if !ok {
-				c.fail("bad_answer", "the server's answer holds no token", "")
-				return
-			}
-			c.renewals = 0
-			if c.adopt(a.Token, TriggerSignIn, 0, false) {
-				c.eventLater("signed in as " + c.tok.Claims.Identity())
-				c.later(c.dial)
-			}
-		})
+		c.Request("/token", body, c.signedIn)
 	})
+}
+
+// SignInWith takes r, an answer to POST /token the caller already has (the
+// embed's loader signs in while the program downloads), as SignIn would
+// its own. It runs on the caller's goroutine: call it before Run.
+func (c *Client) SignInWith(r Response) {
+	c.observeDate(r)
+	c.signedIn(r)
+}
+
+func (c *Client) signedIn(r Response) {
+	c.signingIn = false
+	c.publish()
+	if r.Err != nil || r.Status != 200 {
+		code, msg, field := ErrorOf(r)
+		c.failed(code, msg, field, true)
+		return
+	}
+	a, ok := protocol.ParseTokenAnswer(r.Body)
+	if !ok {
+		c.fail("bad_answer", "the server's answer holds no token", "")
+		return
+	}
+	c.renewals = 0
+	c.sessionID = a.SessionID
+	if c.adopt(a.Token, TriggerSignIn, 0, false) {
+		c.eventLater("signed in as " + c.tok.Claims.Identity())
+		c.later(c.dial)
+	}
 }
 
 // TriggerSignIn is the Trigger of the token a sign-in brings.
@@ -185,6 +200,7 @@ func (c *Client) resumed(r Response) {
 		return
 	}
 	c.renewals = 0
+	c.sessionID = a.SessionID
 	if c.adopt(a.Token, "resumed", 0, false) {
 		c.eventLater("resumed the session of " + c.tok.Claims.Identity())
 		c.later(c.dial)
@@ -206,7 +222,7 @@ func (c *Client) signOut(text, reason string) {
 	if c.tok == nil && c.ws == nil {
 		return
 	}
-	c.tok, c.exp, c.renewing, c.renewID = nil, time.Time{}, false, ""
+	c.tok, c.exp, c.renewing, c.renewID, c.sessionID = nil, time.Time{}, false, "", ""
 	c.phase = SignedOut
 	c.sched.Disarm()
 	c.stopSocket()
@@ -347,6 +363,9 @@ func (c *Client) renewHTTP() {
 		switch {
 		case r.Err == nil && r.Status == 200:
 			if a, ok := protocol.ParseTokenAnswer(r.Body); ok {
+				if a.SessionID != "" {
+					c.sessionID = a.SessionID
+				}
 				c.adopt(a.Token, c.renewTrigger, 0, true)
 				return
 			}

@@ -14,6 +14,10 @@ type TokenAnswer struct {
 	JTI       string `json:"jti"`
 	ExpiresAt int64  `json:"expires_at"` // unix seconds
 	TTL       int64  `json:"ttl"`        // seconds
+	// SessionID names the session the token belongs to: the id an
+	// operator's /admin/sessions/{id} routes take and the lab answers
+	// with. It opens nothing by itself (the cookie does).
+	SessionID string `json:"session_id,omitempty"`
 }
 
 // VerifyAnswer is the answer to POST /token/verify.
@@ -51,6 +55,7 @@ var (
 		jsonlite.StringField("jti", func(a *TokenAnswer) *string { return &a.JTI }),
 		jsonlite.IntField("expires_at", func(a *TokenAnswer) *int64 { return &a.ExpiresAt }),
 		jsonlite.IntField("ttl", func(a *TokenAnswer) *int64 { return &a.TTL }),
+		jsonlite.StringField("session_id", func(a *TokenAnswer) *string { return &a.SessionID }),
 	}}
 	errorDetailFields = jsonlite.Binding[ErrorDetail]{SkipUnknown: true, Fields: []jsonlite.Field[ErrorDetail]{
 		jsonlite.StringField("code", func(e *ErrorDetail) *string { return &e.Code }),
