@@ -15,9 +15,12 @@ import (
 var (
 	global   = js.Global()
 	document = global.Get("document")
+	// root holds the program's elements: the page's document, or the
+	// embed's shadow root in another site's page (embed.go).
+	root = uiRoot()
 )
 
-func byID(id string) js.Value { return document.Call("getElementById", id) }
+func byID(id string) js.Value { return root.Call("getElementById", id) }
 
 // part finds the element marked data-part=name inside root.
 func part(root js.Value, name string) js.Value {
@@ -57,13 +60,28 @@ func setHidden(e js.Value, hidden bool) {
 	}
 }
 
-func setAttr(e js.Value, name, value string) { e.Call("setAttribute", name, value) }
+func setAttr(e js.Value, name, value string) {
+	if e.Truthy() {
+		e.Call("setAttribute", name, value)
+	}
+}
+
+// setDisabled enables or disables a control the view has (the embed
+// shows fewer than the page).
+func setDisabled(e js.Value, disabled bool) {
+	if e.Truthy() {
+		e.Set("disabled", disabled)
+	}
+}
 
 // on adds a handler. handle runs inside the browser's event dispatch: it
 // must not block, so anything slow is posted to the client's loop. The
 // page's handlers live as long as the page, so their js.Func is never
 // released.
 func on(target js.Value, event string, handle func(ev js.Value)) {
+	if !target.Truthy() {
+		return // a control this view does not have
+	}
 	fn := js.FuncOf(func(this js.Value, args []js.Value) any {
 		var ev js.Value
 		if len(args) > 0 {

@@ -52,7 +52,7 @@ func postJSON(path string, body []byte) client.Response {
 	init := map[string]any{
 		"method":      "POST",
 		"headers":     map[string]any{"Content-Type": "application/json"},
-		"credentials": "same-origin",
+		"credentials": credentials,
 		"cache":       "no-store",
 	}
 	if body != nil {
@@ -63,7 +63,7 @@ func postJSON(path string, body []byte) client.Response {
 	if abort := global.Get("AbortSignal"); abort.Truthy() && abort.Get("timeout").Truthy() {
 		init["signal"] = abort.Call("timeout", requestTimeout.Milliseconds())
 	}
-	resp, err := await(global.Call("fetch", path, init))
+	resp, err := await(global.Call("fetch", apiBase+path, init))
 	if err != nil {
 		r.Err = err
 		r.Received = time.Now()

@@ -75,7 +75,7 @@ func exportLab(p *page, test js.Value) {
 // fault (data-lab, with the JSON body of data-body), labelled with the
 // button's text.
 func bindLabDrawer(p *page) {
-	buttons := document.Call("querySelectorAll", "#lab button[data-lab]")
+	buttons := root.Call("querySelectorAll", "#lab button[data-lab]")
 	for i := range buttons.Length() {
 		b := buttons.Index(i)
 		action := b.Get("dataset").Get("lab").String()

@@ -37,6 +37,14 @@ func main() {
 	p.chart = newChart(byID("lifetime"), byID("lifetime-axis"))
 	wire(p)
 	exportAPI(p)
+	if embedded() {
+		p.ui.eventLater("embed loaded")
+		dispatch("tokenlab:notice", map[string]any{"type": "ready"})
+		startEmbed(p.c)
+		go p.ticks()
+		p.c.Run(nil) // never returns
+		return
+	}
 	p.ui.eventLater("page loaded")
 	dispatch("tokenlab:notice", map[string]any{"type": "ready"})
 	// app.js usually asked for the session's token already, while the
@@ -58,17 +66,19 @@ func main() {
 	// The page is shown now, in the same task as its first view (app.js
 	// hid it while the program started).
 	document.Get("documentElement").Get("classList").Call("remove", "booting")
-	// The display ticks four times a second. It sleeps rather than using a
-	// time.Ticker: a time.Time channel costs the browser build ~25 KB (see
-	// renew.Clock). The tick only draws; renewal decisions are the client's
-	// and the server's.
-	go func() {
-		for {
-			time.Sleep(250 * time.Millisecond)
-			p.c.Post(p.tick)
-		}
-	}()
+	go p.ticks()
 	p.c.Run(nil) // never returns: the page lives as long as the tab
+}
+
+// ticks redraws the display four times a second. It sleeps rather than
+// using a time.Ticker: a time.Time channel costs the browser build ~25 KB
+// (see renew.Clock). The tick only draws; renewal decisions are the
+// client's and the server's.
+func (p *page) ticks() {
+	for {
+		time.Sleep(250 * time.Millisecond)
+		p.c.Post(p.tick)
+	}
 }
 
 // later runs f on the client's loop once the browser has painted its next
@@ -193,7 +203,10 @@ func (p *page) verify() {
 // exportAPI publishes window.tokenlab for users' own headless tests (the
 // contract is documented in README.md).
 func exportAPI(p *page) {
-	api := js.Global().Get("Object").New()
+	api := js.Global().Get("tokenlab") // the embed's, with embed and panel
+	if !embedded() || !api.Truthy() {
+		api = js.Global().Get("Object").New()
+	}
 	api.Set("snapshot", js.FuncOf(func(js.Value, []js.Value) any { return p.snapshotJS() }))
 	test := js.Global().Get("Object").New()
 	// ignoreServerWarnings(true) drops the server's "expiring" pushes, to
@@ -249,5 +262,6 @@ func (p *page) snapshotJS() any {
 		"status":        string(view.StatusAt(now, s.Exp, s.Lead, s.Renewing)),
 		"connected":     s.Connected,
 		"clockOffsetMs": off.Milliseconds(),
+		"sessionId":     s.SessionID,
 	}
 }

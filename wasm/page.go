@@ -22,6 +22,10 @@ type page struct {
 	// history is the session's tokens and events, drawn by chart.
 	history lifetime.History
 	chart   *chart
+
+	// handedFirst is set once the embed has handed the app its first
+	// token (embed.go).
+	handedFirst bool
 }
 
 // Changed renders the client's new state.
@@ -88,6 +92,16 @@ func (p *page) Fail(code, message, field string, signIn bool) {
 		p.mark(lifetime.KindFault, code)
 	}
 	p.ui.notice(message, true)
+	if signIn && embedded() {
+		// The app's sign-in: one code for it, the server's as reason; the
+		// promise tokenlab.embed returned is rejected with the same
+		// message.
+		dispatch("tokenlab:error", map[string]any{"code": "signin", "message": message, "field": field, "reason": code})
+		if !p.handedFirst {
+			embedHost.Call("failed", message)
+		}
+		return
+	}
 	dispatch("tokenlab:error", map[string]any{"code": code, "message": message, "field": field})
 }
 
@@ -96,9 +110,13 @@ func (p *page) Fail(code, message, field string, signIn bool) {
 func (p *page) Note(n client.Note) {
 	switch n.Kind {
 	case client.NoteToken:
-		dispatch("tokenlab:token", map[string]any{
-			"jti": n.JTI, "identity": n.Identity, "expiresAt": n.Exp, "renewals": n.Renewals, "trigger": n.Trigger,
-		})
+		if embedded() {
+			p.embedToken(n)
+		} else {
+			dispatch("tokenlab:token", map[string]any{
+				"jti": n.JTI, "identity": n.Identity, "expiresAt": n.Exp, "renewals": n.Renewals, "trigger": n.Trigger,
+			})
+		}
 		if n.Trigger == client.TriggerSignIn {
 			p.ui.focusLive()
 		}

@@ -12,10 +12,14 @@ type socket struct {
 	funcs []js.Func
 }
 
-// dial opens a WebSocket to path on the page's own host; message and
-// closed receive its frames and its end.
+// dial opens a WebSocket to path on tokenlab's host (the page's own, or
+// the one the embed came from); message and closed receive its frames and
+// its end.
 func dial(path string, message func(string), closed func(int, string)) *socket {
 	loc := global.Get("location")
+	if apiBase != "" {
+		loc = global.Get("URL").New(apiBase)
+	}
 	scheme := "ws:"
 	if loc.Get("protocol").String() == "https:" {
 		scheme = "wss:"

@@ -21,6 +21,8 @@ type ui struct {
 	jti, renewals, renewNow                js.Value
 	timeline, lifetime                     js.Value
 	paste, verify, verifyResult, pasteEr   js.Value
+	// The embed's collapsed panel: one line of the live token.
+	miniIdentity, miniCountdown, miniGrants js.Value
 
 	liveView, inspectView *tokenView
 	inspected             *token.Token
@@ -44,6 +46,7 @@ func newUI() *ui {
 		submit: byID("login-submit"), jti: byID("jti"), renewals: byID("renewals"), renewNow: byID("renew-now"),
 		timeline: byID("timeline"), lifetime: byID("lifetime-card"), paste: byID("paste"), verify: byID("verify"),
 		verifyResult: byID("verify-result"), pasteEr: byID("paste-error"),
+		miniIdentity: byID("mini-identity"), miniCountdown: byID("mini-countdown"), miniGrants: byID("mini-grants"),
 	}
 	u.liveView = newTokenView(byID("live-view"))
 	u.inspectView = newTokenView(byID("inspect-view"))
@@ -75,9 +78,12 @@ var viewParts = []string{"identity", "countdown", "bar", "bar-track", "iat-local
 	"exp-local", "exp-utc", "grants", "lint", "header", "payload", "raw", "copy"}
 
 func newTokenView(root js.Value) *tokenView {
+	v := &tokenView{root: root, parts: map[string]js.Value{}, leeway: lintMargin}
+	if !root.Truthy() {
+		return v // a view this page does not have (the embed inspects nothing)
+	}
 	tpl := byID("token-view").Get("content").Call("cloneNode", true)
 	root.Call("append", tpl)
-	v := &tokenView{root: root, parts: map[string]js.Value{}, leeway: lintMargin}
 	for _, p := range viewParts {
 		v.parts[p] = part(root, p)
 	}
@@ -208,8 +214,17 @@ func (u *ui) render(s client.Snapshot, now time.Time) {
 	if s.Token != nil {
 		setText(u.jti, s.Token.Claims.JTI)
 	}
+	if u.miniIdentity.Truthy() {
+		identity, grants := "—", ""
+		if s.Token != nil {
+			identity = orDash(s.Token.Claims.Identity())
+			grants = strings.Join(s.Token.Claims.Grants.Keys(), " · ")
+		}
+		setText(u.miniIdentity, identity)
+		setText(u.miniGrants, grants)
+	}
 	setText(u.renewals, strconv.Itoa(s.Renewals))
-	u.renewNow.Set("disabled", s.Token == nil || s.Renewing)
+	setDisabled(u.renewNow, s.Token == nil || s.Renewing)
 	conn := "offline"
 	switch {
 	case s.Connected:
@@ -255,6 +270,13 @@ func (u *ui) tickStatus(s client.Snapshot, now time.Time) {
 	}
 	u.liveView.tick(now, st, s.Lead)
 	u.inspectView.tick(now, "", 0)
+	if u.miniCountdown.Truthy() {
+		left := ""
+		if !s.Exp.IsZero() {
+			left = view.ExpiresIn(now, s.Exp)
+		}
+		setText(u.miniCountdown, left)
+	}
 }
 
 // showSignIn shows the sign-in form (signed out) or hides it.
@@ -273,6 +295,9 @@ func (u *ui) showSignIn(show bool) {
 // the form the focus was in is gone, and on a phone the page would stay
 // scrolled to where the form's button was, far below the countdown.
 func (u *ui) focusLive() {
+	if embedded() {
+		return // the host page's focus and scroll are its own
+	}
 	title := byID("live-title")
 	title.Call("focus", map[string]any{"preventScroll": true})
 	u.live.Call("scrollIntoView", map[string]any{"block": "start"})
@@ -283,7 +308,7 @@ func (u *ui) busy(b bool) {
 		return
 	}
 	u.busyNow = b
-	u.submit.Set("disabled", b)
+	setDisabled(u.submit, b)
 	text := "Sign in and mint"
 	if b {
 		text = "Signing in…"
@@ -323,6 +348,10 @@ func (u *ui) notice(text string, isError bool) {
 // names ("grants.chat.service_sid"), or at the top when none matches.
 func (u *ui) fieldError(field, msg string) {
 	u.clearFieldErrors()
+	if !u.form.Truthy() {
+		u.notice(msg, true) // the embed signs in from its options: no form
+		return
+	}
 	els := u.form.Get("elements")
 	var names []string
 	for i := 0; i < els.Length(); i++ {
@@ -353,6 +382,10 @@ func (u *ui) fieldError(field, msg string) {
 }
 
 func (u *ui) clearFieldErrors() {
+	if !u.form.Truthy() {
+		u.notice("", false)
+		return
+	}
 	old := u.form.Call("querySelectorAll", ".field-error")
 	for i := 0; i < old.Length(); i++ {
 		old.Index(i).Call("remove")

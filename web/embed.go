@@ -1,5 +1,5 @@
 // Package web serves tokenlab's page: index.html, style.css and app.js from
-// static/, and what `make web-assets` generates into static/gen/ (the wasm
+// static/, the embed (embed.js, panel.go), and what `make web-assets` generates into static/gen/ (the wasm
 // program and the matching wasm_exec.js, precompressed).
 //
 // Caching cannot serve a stale program after a rebuild: the page refers to
@@ -158,6 +158,12 @@ func NewHandler(fsys fs.FS) (http.Handler, error) {
 	if !ok || page.raw == nil {
 		return nil, &fs.PathError{Op: "serve", Path: "/index.html", Err: fs.ErrNotExist}
 	}
+	if err := h.assembleEmbed(page.raw); err != nil {
+		return nil, err
+	}
+	if a, ok := h.assets[EmbedPath]; ok {
+		a.hash = etag(append(append([]byte{}, a.raw...), a.gz...), "")[1:17]
+	}
 	delete(h.assets, "/index.html")
 	h.index = h.versionURLs(page.raw)
 	h.etag = etag(h.index, "")
@@ -210,6 +216,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Cache-Control", "no-cache")
 	}
 	hdr.Set("Content-Type", a.ctype)
+	if crossOrigin(r.URL.Path) {
+		// Pages on other origins load these (the embed): let them read
+		// them, without cookies.
+		hdr.Set("Access-Control-Allow-Origin", "*")
+		hdr.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	}
 	body, enc := a.raw, ""
 	if a.gz != nil || a.zst != nil {
 		hdr.Add("Vary", "Accept-Encoding")

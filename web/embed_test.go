@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -220,5 +221,83 @@ func TestEmbeddedHandler(t *testing.T) {
 		if w := get(Handler(), p); w.Code != 200 {
 			t.Errorf("GET %s = %d", p, w.Code)
 		}
+	}
+}
+
+// embedFiles are testFiles with the embed's parts.
+func embedFiles(tb testing.TB) fstest.MapFS {
+	files := testFiles(tb)
+	files["index.html"] = &fstest.MapFile{Data: []byte(`<html data-wasm="{{/gen/tokenlab.wasm}}"><main><details id="lab" class="lab"><button data-lab="expire">Expire now</button></details></main>` +
+		`<template id="token-view"><div class="tv"></div></template>`)}
+	files["embed.js"] = &fstest.MapFile{Data: []byte(`(() => { const wasm = "{{/gen/tokenlab.wasm}}"; const css = "{{css}}"; const html = "{{html}}"; })();`)}
+	files["embed.html"] = &fstest.MapFile{Data: []byte(`<div id="full">{{#lab}}</div>{{#token-view}}`)}
+	files["embed.css"] = &fstest.MapFile{Data: []byte(`:host { all: initial !important; }`)}
+	files["style.css"] = &fstest.MapFile{Data: []byte(`:root { --bg: #fff; } body{}`)}
+	return files
+}
+
+// TestEmbedScriptIsOneCrossOriginScript: /embed.js is wasm_exec.js and
+// the embed with its markup (the page's own lab drawer and token view)
+// and style filled in, readable from any origin, as is the program it
+// loads; the page itself stays same-origin.
+func TestEmbedScriptIsOneCrossOriginScript(t *testing.T) {
+	h := mustHandler(t, embedFiles(t))
+	w := get(h, "/embed.js")
+	if w.Code != 200 {
+		t.Fatalf("GET /embed.js = %d %s", w.Code, w.Body)
+	}
+	body := w.Body.String()
+	// The markup and style are JavaScript strings: read them back.
+	var markup, style string
+	for name, v := range map[string]*string{"html": &markup, "css": &style} {
+		m := regexp.MustCompile(`const ` + name + ` = ("(?:[^"\\]|\\.)*")`).FindStringSubmatch(body)
+		if m == nil || json.Unmarshal([]byte(m[1]), v) != nil {
+			t.Fatalf("embed.js has no string %s:\n%s", name, body)
+		}
+	}
+	if want := `<div id="full"><details id="lab" class="lab"><button data-lab="expire">Expire now</button></details></div><template id="token-view"><div class="tv"></div></template>`; markup != want {
+		t.Errorf("the embed's markup is %s, want %s", markup, want)
+	}
+	if want := ":host { --bg: #fff; } body{}\n:host { all: initial !important; }"; style != want {
+		t.Errorf("the embed's style is %q, want %q", style, want)
+	}
+	if !strings.HasPrefix(body, "// exec") {
+		t.Errorf("embed.js does not start with wasm_exec.js")
+	}
+	if !regexp.MustCompile(`"/gen/tokenlab\.wasm\?v=[0-9a-f]{16}"`).MatchString(body) || strings.Contains(body, "{{") || strings.Contains(body, ":root") {
+		t.Errorf("embed.js has placeholders left or an unversioned program URL:\n%s", body)
+	}
+	for path, want := range map[string]string{"/embed.js": "*", "/gen/tokenlab.wasm": "*", "/gen/wasm_exec.js": "*", "/style.css": "", "/": ""} {
+		w := get(h, path, "Accept-Encoding", "gzip")
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("%s: Access-Control-Allow-Origin %q, want %q", path, got, want)
+		}
+		corp := map[string]string{"*": "cross-origin", "": ""}[want]
+		if got := w.Header().Get("Cross-Origin-Resource-Policy"); got != corp {
+			t.Errorf("%s: Cross-Origin-Resource-Policy %q, want %q", path, got, corp)
+		}
+	}
+	if w := get(h, "/embed.js", "Accept-Encoding", "gzip"); w.Header().Get("Content-Encoding") != "gzip" || w.Header().Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Errorf("embed.js for a gzip client: %v", w.Header())
+	}
+	for _, p := range []string{"/embed.html", "/embed.css"} {
+		if w := get(h, p); w.Code != 404 {
+			t.Errorf("GET %s = %d, want 404: only embed.js uses it", p, w.Code)
+		}
+	}
+}
+
+// TestEmbedWithoutItsPartsFailsAtStart: a broken embed is found when the
+// server starts, with the file it needs named.
+func TestEmbedWithoutItsPartsFailsAtStart(t *testing.T) {
+	files := embedFiles(t)
+	delete(files, "embed.html")
+	if _, err := NewHandler(files); err == nil || !strings.Contains(err.Error(), "embed.html") {
+		t.Errorf("NewHandler without embed.html: %v, want an error naming it", err)
+	}
+	files = embedFiles(t)
+	files["index.html"] = &fstest.MapFile{Data: []byte(`<html></html>`)}
+	if _, err := NewHandler(files); err == nil || !strings.Contains(err.Error(), "lab") {
+		t.Errorf("NewHandler with a page without the lab drawer: %v, want an error naming it", err)
 	}
 }

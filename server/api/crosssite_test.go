@@ -203,6 +203,7 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 		{"script", httptest.NewRequest("GET", "/app.js", nil), 200, false},
 		{"stylesheet", httptest.NewRequest("GET", "/style.css", nil), 200, false},
 		{"wasm_exec.js", httptest.NewRequest("GET", "/gen/wasm_exec.js", nil), 0, false},
+		{"embed", httptest.NewRequest("GET", "/embed.js", nil), 0, false},
 		{"health", httptest.NewRequest("GET", "/healthz", nil), 200, true},
 		{"sign-in", jsonReq("POST", "/token", `{"username":"a","password":"b"}`), 200, true},
 		{"sign-in error", jsonReq("POST", "/token", `{`), 400, true},
@@ -225,11 +226,17 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
 			}
 			h := rec.Header()
+			// The embed and the program it loads are for pages on any
+			// origin: everything else stays same-origin.
+			corp := "same-origin"
+			if p := tt.req.URL.Path; p == "/embed.js" || strings.HasPrefix(p, "/gen/") {
+				corp = "cross-origin"
+			}
 			for k, want := range map[string]string{
 				"X-Content-Type-Options":       "nosniff",
 				"Referrer-Policy":              "no-referrer",
 				"X-Frame-Options":              "DENY",
-				"Cross-Origin-Resource-Policy": "same-origin",
+				"Cross-Origin-Resource-Policy": corp,
 			} {
 				// Read from the map itself: a name set without
 				// canonicalising must still be the canonical one, once.

@@ -24,10 +24,13 @@ func startApp() (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(appPage))
-	}), ReadHeaderTimeout: 5 * time.Second}
+	})
+	mux.Handle("/embed", embedHost()) // embed_test.go
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	appURL = "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
 	return func() { srv.Close() }, nil

@@ -335,6 +335,7 @@ type snapshot struct {
 	Status        string   `json:"status"`
 	Connected     bool     `json:"connected"`
 	ClockOffsetMS int64    `json:"clockOffsetMs"`
+	SessionID     string   `json:"sessionId"`
 }
 
 func snap(t *testing.T, ctx context.Context) snapshot {

@@ -1,0 +1,77 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"syscall/js"
+	"time"
+
+	"github.com/tokenlab/tokenlab/shared/client"
+)
+
+// The same program runs as the embed (web/static/embed.js) in a page on
+// another origin. embed.js leaves globalThis.tokenlabEmbed before starting
+// it: origin (tokenlab's, where every request and the socket go), root
+// (the panel's shadow root, which holds the elements the page has by id),
+// signIn (a promise of the answer to the POST /token it sent while the
+// program downloaded) and answer (that answer, once come), and first,
+// failed and renewed, through which the program hands the app its tokens.
+
+// embedHost is tokenlabEmbed, undefined on tokenlab's own page.
+var embedHost = js.Global().Get("tokenlabEmbed")
+
+// embedded tells whether the program runs as the embed.
+func embedded() bool { return embedHost.Truthy() }
+
+// apiBase prefixes every request's path: "" on tokenlab's own page, its
+// origin in the embed. credentials sends the session cookie either way.
+var apiBase, credentials = func() (string, string) {
+	if embedded() {
+		return embedHost.Get("origin").String(), "include"
+	}
+	return "", "same-origin"
+}()
+
+func uiRoot() js.Value {
+	if embedded() {
+		return embedHost.Get("root")
+	}
+	return js.Global().Get("document")
+}
+
+// startEmbed hands the client the sign-in embed.js sent: at once when its
+// answer has come, else when it comes.
+func startEmbed(c *client.Client) {
+	if v := embedHost.Get("answer"); v.Truthy() {
+		c.SignInWith(fromBoot(v))
+		return
+	}
+	p := embedHost.Get("signIn")
+	go func() {
+		v, err := await(p)
+		r := client.Response{Err: err, Sent: time.Now(), Received: time.Now()}
+		if err == nil { // embed.js turns failures into {error}
+			r = fromBoot(v)
+		}
+		c.Post(func() { c.SignInWith(r) })
+	}()
+}
+
+// embedToken hands a new token to the app: the first settles the promise
+// tokenlab.embed returned; each later one goes to onToken and the
+// tokenlab:token event, with what an app needs to pass it on.
+func (p *page) embedToken(n client.Note) {
+	s := p.c.Snapshot()
+	if s.Token == nil || s.Token.Claims.JTI != n.JTI && p.handedFirst {
+		return // already replaced by a newer one, which follows
+	}
+	if !p.handedFirst {
+		p.handedFirst = true
+		embedHost.Call("first", s.Token.Raw)
+		return
+	}
+	embedHost.Call("renewed", s.Token.Raw, map[string]any{
+		"token": s.Token.Raw, "identity": n.Identity, "expiresAt": n.Exp * 1000, "sessionId": s.SessionID,
+		"jti": n.JTI, "renewals": n.Renewals, "trigger": n.Trigger,
+	})
+}

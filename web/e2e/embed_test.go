@@ -1,0 +1,281 @@
+package e2e_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// hostileCSS is a host page's style that would wreck the panel if it
+// reached into it: the shadow root must keep it out.
+const hostileCSS = `<style>* { color: rgb(255, 0, 0) !important; font-size: 40px !important; }
+button { display: none !important; } .card, h2 { border-radius: 0; }</style>`
+
+// embedHost serves a host page on the app's origin that loads the embed
+// from ?tokenlab= (tokenlab's origin), with ?csp= as its
+// Content-Security-Policy and ?hostile=1 adding hostileCSS.
+func embedHost() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if csp := q.Get("csp"); csp != "" {
+			w.Header().Set("Content-Security-Policy", csp)
+		}
+		style := ""
+		if q.Get("hostile") == "1" {
+			style = hostileCSS
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><title>host app</title>` + style +
+			`<script src="` + html.EscapeString(q.Get("tokenlab")) + `/embed.js"></script></head>
+<body><p id="app">host app</p><h2 class="card" id="host-card">the app's own card</h2></body></html>`))
+	})
+}
+
+// tokenlabOrigin is the server under test as the host page names it: a
+// name (localhost), so that the host page's origin is another origin of
+// the same site.
+func tokenlabOrigin() string {
+	return "http://localhost:" + strings.TrimPrefix(baseURL, "http://127.0.0.1:")
+}
+
+// openEmbedHost opens the host page and starts recording the embed's
+// tokens (onToken) and events.
+func openEmbedHost(t *testing.T, ctx context.Context, extra string) {
+	t.Helper()
+	navigate(t, ctx, appURL+"/embed?tokenlab="+tokenlabOrigin()+extra)
+	eval(t, ctx, `window.__got = {tokens: [], details: [], events: [], errors: []};
+		for (const name of ["tokenlab:token", "tokenlab:notice", "tokenlab:error"])
+			window.addEventListener(name, (e) => window.__got.events.push({name, detail: e.detail}));`)
+}
+
+// embedJS starts the embed with the options' JavaScript and resolves to
+// the first token, or to "rejected: message".
+func embedJS(options string) string {
+	return `(async () => {
+		try {
+			return await tokenlab.embed(Object.assign(` + options + `, {onToken(token, detail) {
+				window.__got.tokens.push(token); window.__got.details.push(detail);
+			}}));
+		} catch (e) { return "rejected: " + e.message; }
+	})()`
+}
+
+// TestEmbedOnAnotherOriginHandsTheAppItsTokens puts the embed into a page
+// on another origin, as an app does with one script tag: the first token
+// comes through the promise, each renewal through onToken and the
+// tokenlab:token event, snapshot() names the session, the socket is live
+// across origins, and a test hook acts on the embed's own session.
+func TestEmbedOnAnotherOriginHandsTheAppItsTokens(t *testing.T) {
+	ctx := newTab(t, 40*time.Second)
+	openEmbedHost(t, ctx, "&hostile=1")
+	first := awaited(t, ctx, embedJS(`{username: "embeduser", password: "pw", ttl: 3}`))
+	if strings.Count(first, ".") != 2 || strings.HasPrefix(first, "rejected") {
+		t.Fatalf("tokenlab.embed resolved to %q, want a JWT", first)
+	}
+	s := snap(t, ctx)
+	if s.Identity != "embeduser" || s.SessionID == "" || s.JTI == "" {
+		t.Fatalf("snapshot() = %+v, want embeduser's token and its session id", s)
+	}
+	if got := awaited(t, ctx, `(async () => JSON.parse(atob(`+strconv.Quote(first)+`.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).jti)()`); got != s.JTI {
+		t.Errorf("the promise's token has jti %q, snapshot() %q", got, s.JTI)
+	}
+	waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 10*time.Second)
+
+	// The 3 s token renews by itself, through onToken and the event.
+	waitFor(t, ctx, `window.__got.tokens.length >= 1`, 10*time.Second)
+	checkRenewal := func(i int) {
+		t.Helper()
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const g = window.__got, i = `+strconv.Itoa(i)+`, d = g.details[i], token = g.tokens[i];
+			const ev = g.events.filter((e) => e.name === "tokenlab:token")[i];
+			const s = window.tokenlab.snapshot();
+			if (!ev) return "no tokenlab:token event for renewal " + i;
+			if (ev.detail.token !== token) return "the event's token differs from onToken's";
+			if (d.identity !== "embeduser" || d.sessionId !== s.sessionId) return "detail " + JSON.stringify(d);
+			if (!(d.expiresAt > Date.now() - 60000 && d.expiresAt < Date.now() + 3600000)) return "expiresAt is not in ms: " + d.expiresAt;
+			if (token === `+strconv.Quote(first)+`) return "onToken got the first token again";
+			return "ok";
+		})()`))
+		if err != nil || ok != "ok" {
+			t.Errorf("renewal %d: %q %v", i, ok, err)
+		}
+	}
+	checkRenewal(0)
+
+	// expireNow acts on the embed's own session: a renewal follows, via
+	// onToken.
+	n := len(recordedTokens(t, ctx))
+	if got := awaited(t, ctx, `(async () => { await tokenlab.test.expireNow(); return "ok"; })()`); got != "ok" {
+		t.Fatalf("expireNow: %q", got)
+	}
+	waitFor(t, ctx, `window.__got.tokens.length > `+strconv.Itoa(n), 10*time.Second)
+	checkRenewal(n)
+	got := recordedEventTypes(t, ctx)
+	for _, want := range []string{"tokenlab:notice ready", "tokenlab:notice connected", "tokenlab:notice lab", "tokenlab:notice expired"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("events %s lack %q", got, want)
+		}
+	}
+	if strings.Contains(got, "tokenlab:error") {
+		t.Errorf("events %s hold an error", got)
+	}
+}
+
+func recordedTokens(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__got.tokens`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func recordedEventTypes(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__got.events.map((e) => e.name + " " + (e.detail.type || e.detail.code || "")).join(", ")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// inPanel evaluates JavaScript with root bound to the panel's shadow root.
+func inPanel(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const root = document.querySelector("tokenlab-panel").shadowRoot; return String(`+js+`); })()`))
+	if err != nil {
+		t.Fatalf("in the panel, %s: %v", js, err)
+	}
+	return s
+}
+
+// TestEmbedPanelKeyboardAndIsolation checks the floating panel: it shows
+// the token in a line, opens to the full view from the keyboard and
+// closes with Escape; the host page's hostile CSS does not reach it, its
+// own CSS does not reach the host page; the app can hide and show it.
+func TestEmbedPanelKeyboardAndIsolation(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	openEmbedHost(t, ctx, "&hostile=1")
+	if first := awaited(t, ctx, embedJS(`{username: "panel", password: "pw", ttl: 600, grants: {chat: {service_sid: "IS00000000000000000000000000000000"}}}`)); strings.HasPrefix(first, "rejected") {
+		t.Fatal(first)
+	}
+	waitFor(t, ctx, `document.querySelector("tokenlab-panel").shadowRoot.getElementById("mini-countdown").textContent !== ""`, 5*time.Second)
+	if got := inPanel(t, ctx, `[root.getElementById("mini-identity").textContent, root.getElementById("status").textContent, root.getElementById("mini-grants").textContent].join(" | ")`); got != "panel | valid | chat" {
+		t.Errorf("the panel's line shows %q, want identity, status and grants", got)
+	}
+	if got := inPanel(t, ctx, `root.getElementById("full").hidden`); got != "true" {
+		t.Errorf("the full view starts open: hidden = %s", got)
+	}
+	// Tab reaches the panel's bar (the host page has nothing else to
+	// focus), Enter opens the full view.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if got := inPanel(t, ctx, `root.activeElement && root.activeElement.id`); got != "toggle" {
+		t.Fatalf("after Tab the focus is on %q, want the panel's bar", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	if got := inPanel(t, ctx, `[root.getElementById("full").hidden, root.getElementById("toggle").getAttribute("aria-expanded"), root.querySelectorAll("#live-view .grant-card").length, root.querySelectorAll("#live-view .findings li").length > 0].join(" ")`); got != "false true 1 true" {
+		t.Errorf("after Enter: %q, want the full view open with a grant card and lint", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\x1b")); err != nil { // Escape
+		t.Fatal(err)
+	}
+	if got := inPanel(t, ctx, `[root.getElementById("full").hidden, root.activeElement && root.activeElement.id].join(" ")`); got != "true toggle" {
+		t.Errorf("after Escape: %q, want the full view closed and the focus on the bar", got)
+	}
+
+	// The host page's CSS stops at the shadow root.
+	if got := inPanel(t, ctx, `(() => { const s = getComputedStyle(root.getElementById("toggle")); return [s.display, s.color === "rgb(255, 0, 0)", s.fontSize].join(" "); })()`); strings.Contains(got, "none") || strings.Contains(got, "true") || strings.Contains(got, "40px") {
+		t.Errorf("the host page's CSS reached the panel's bar: display, red, size = %q", got)
+	}
+	// The panel's CSS stays inside: the host's own .card is untouched.
+	if got := inPanel(t, ctx, `getComputedStyle(document.getElementById("host-card")).borderTopLeftRadius`); got != "0px" {
+		t.Errorf("the panel's .card style reached the host page: radius %s", got)
+	}
+
+	// The app hides and shows the panel.
+	eval(t, ctx, `tokenlab.panel.hide()`)
+	if got := inPanel(t, ctx, `getComputedStyle(document.querySelector("tokenlab-panel")).display`); got != "none" {
+		t.Errorf("after panel.hide() the panel's display is %q", got)
+	}
+	eval(t, ctx, `tokenlab.panel.show()`)
+	if got := inPanel(t, ctx, `getComputedStyle(document.querySelector("tokenlab-panel")).display`); got != "block" {
+		t.Errorf("after panel.show() the panel's display is %q", got)
+	}
+}
+
+// TestEmbedLabDrawerActsOnItsSession opens the embed's lab drawer and
+// orders "expire now" from it: the embed's session renews, through
+// onToken.
+func TestEmbedLabDrawerActsOnItsSession(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	openEmbedHost(t, ctx, "")
+	if first := awaited(t, ctx, embedJS(`{username: "drawer", password: "pw", ttl: 600, panel: false}`)); strings.HasPrefix(first, "rejected") {
+		t.Fatal(first)
+	}
+	if got := inPanel(t, ctx, `getComputedStyle(document.querySelector("tokenlab-panel")).display`); got != "none" {
+		t.Errorf("with panel: false the panel's display is %q", got)
+	}
+	waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 10*time.Second)
+	// A token's jti carries its second: the renewal must come in a later
+	// one to be a new token.
+	waitFor(t, ctx, `Math.floor(Date.now()/1000) > window.tokenlab.snapshot().expiresAt - 600`, 3*time.Second)
+	inPanel(t, ctx, `(root.getElementById("toggle").click(), root.querySelector("#lab summary").click(), root.querySelector('#lab button[data-lab="expire"]').click(), "")`)
+	waitFor(t, ctx, `window.__got.tokens.length >= 1`, 10*time.Second)
+	if got := inPanel(t, ctx, `[...root.querySelectorAll("#lifetime .marker")].map((m) => m.dataset.kind).join(" ")`); !strings.Contains(got, "fault") {
+		t.Errorf("the embed's chart marks %q, want the lab's fault", got)
+	}
+}
+
+// TestEmbedSignInFailureRejects: a sign-in the server refuses rejects the
+// promise and fires tokenlab:error with code "signin" and the same
+// message, naming the field.
+func TestEmbedSignInFailureRejects(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	openEmbedHost(t, ctx, "")
+	got := awaited(t, ctx, embedJS(`{username: "bad", password: "pw", grants: {chat: {service_sid: "nope"}}}`))
+	if !strings.HasPrefix(got, "rejected: ") || !strings.Contains(got, "grants.chat.service_sid") {
+		t.Fatalf("tokenlab.embed = %q, want a rejection naming grants.chat.service_sid", got)
+	}
+	msg := strings.TrimPrefix(got, "rejected: ")
+	ev := awaited(t, ctx, `(async () => JSON.stringify(window.__got.events.filter((e) => e.name === "tokenlab:error").map((e) => e.detail)))()`)
+	if !strings.Contains(ev, `"code":"signin"`) || !strings.Contains(ev, strconv.Quote(msg)[1:len(strconv.Quote(msg))-1]) {
+		t.Errorf("tokenlab:error events %s, want code signin with %q", ev, msg)
+	}
+	// Options the embed cannot send are refused before any request,
+	// naming the option.
+	other := newTab(t, 20*time.Second)
+	openEmbedHost(t, other, "")
+	got = awaited(t, other, `(async () => { try { await tokenlab.embed({password: "x"}); return "resolved"; } catch (e) { return e.message; } })()`)
+	if !strings.Contains(got, "username") {
+		t.Errorf("tokenlab.embed without a username: %q, want a refusal naming username", got)
+	}
+}
+
+// TestEmbedCSPWithoutWasmEvalIsABootError: a host page whose CSP forbids
+// compiling WebAssembly gets tokenlab:error with code "boot", saying what
+// to allow, and the promise rejects with the same message.
+func TestEmbedCSPWithoutWasmEvalIsABootError(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	origin := tokenlabOrigin()
+	csp := "default-src 'self'; script-src 'self' " + origin + "; connect-src " + origin
+	openEmbedHost(t, ctx, "&csp="+url.QueryEscape(csp))
+	got := awaited(t, ctx, embedJS(`{username: "csp", password: "pw"}`))
+	if !strings.HasPrefix(got, "rejected: ") || !strings.Contains(got, "wasm-unsafe-eval") {
+		t.Fatalf("tokenlab.embed = %q, want a rejection naming wasm-unsafe-eval", got)
+	}
+	ev := awaited(t, ctx, `(async () => JSON.stringify(window.__got.events.filter((e) => e.name === "tokenlab:error").map((e) => e.detail)))()`)
+	if !strings.Contains(ev, `"code":"boot"`) {
+		t.Errorf("tokenlab:error events %s, want code boot", ev)
+	}
+}
