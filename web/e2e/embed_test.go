@@ -38,13 +38,6 @@ func embedHost() http.Handler {
 	})
 }
 
-// tokenlabOrigin is the server under test as the host page names it: a
-// name (localhost), so that the host page's origin is another origin of
-// the same site.
-func tokenlabOrigin() string {
-	return "http://localhost:" + strings.TrimPrefix(baseURL, "http://127.0.0.1:")
-}
-
 // openEmbedHost opens the host page and starts recording the embed's
 // tokens (onToken) and events.
 func openEmbedHost(t *testing.T, ctx context.Context, extra string) {
