@@ -45,6 +45,10 @@ type Deps struct {
 	Hub *hub.Hub
 	// Devices signs the cookies of browsers that signed in before.
 	Devices *device.Cookies
+	// Jitter, when set, draws the SDK connections' warning jitter in
+	// [0, max] instead of uniformly (the bench fixes it to know each
+	// warning's due time).
+	Jitter func(max time.Duration) time.Duration
 }
 
 // DefaultGrants are given when a sign-in asks for none: the tutorial's

@@ -29,8 +29,8 @@ func addRoutes(routes *http.ServeMux, d Deps) {
 	forApps("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
 	forApps("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
 	routes.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
-	twilsock := sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Logger: d.Logger})
-	voice := sdkconn.NewVoice(sdkconn.Options{Minter: d.Minter, Logger: d.Logger})
+	twilsock := sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Jitter: d.Jitter, Logger: d.Logger})
+	voice := sdkconn.NewVoice(sdkconn.Options{Minter: d.Minter, Jitter: d.Jitter, Logger: d.Logger})
 	routes.Handle("GET /v3/wsconnect", twilsock)
 	routes.Handle("GET /signal", voice)
 	sdk := sdkLabs{twilsock, voice} // the lab's faults reach the SDKs' sockets too

@@ -34,6 +34,10 @@ type Options struct {
 	// Hub, when set, edits the hub's options before the hub is built
 	// (tests shorten its limits or count its mints).
 	Hub func(*hub.Options)
+	// Jitter, when set, replaces the uniform jitter of every warning, the
+	// hub's sessions' and the SDK connections' (the bench warns exactly at
+	// the lead, so that a client knows each warning's due time).
+	Jitter func(max time.Duration) time.Duration
 }
 
 // Server is an assembled server. Whoever serves Handler calls
@@ -73,6 +77,7 @@ func New(cfg config.Config, log *slog.Logger, auth users.Authenticator, o Option
 		Revoked:        sessions.Revocations().Has,
 		Logger:         log,
 		CoalesceWindow: cfg.CoalesceWindow,
+		Jitter:         o.Jitter,
 	}
 	if o.Hub != nil {
 		o.Hub(&ho)
@@ -82,6 +87,7 @@ func New(cfg config.Config, log *slog.Logger, auth users.Authenticator, o Option
 		Config: cfg, Logger: log, Now: now, Web: web.Handler(),
 		Minter: minter, Users: auth, Sessions: sessions, Hub: h,
 		Devices: device.New(sessions.Subkey(deviceKeyInfo), now),
+		Jitter:  o.Jitter,
 	})
 	if err != nil {
 		h.Shutdown()
