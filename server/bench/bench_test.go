@@ -122,3 +122,31 @@ func TestProcessCPUOfMissingProcess(t *testing.T) {
 		t.Error("processCPU of a pid that cannot exist: no error")
 	}
 }
+
+// TestSeededJitterReplays checks what figure 12 relies on: a second
+// sequence from the same seed draws the same jitters, each within [0, max]
+// and spread over it, as the server's uniform jitter is.
+func TestSeededJitterReplays(t *testing.T) {
+	const max = 500 * time.Millisecond
+	server, replay, other := seededJitter(17), seededJitter(17), seededJitter(18)
+	same, distinct := 0, map[time.Duration]bool{}
+	for range 1000 {
+		j := server(max)
+		if r := replay(max); r != j {
+			t.Fatalf("replay drew %v, the server %v", r, j)
+		}
+		if j < 0 || j > max {
+			t.Fatalf("jitter %v outside [0, %v]", j, max)
+		}
+		if other(max) == j {
+			same++
+		}
+		distinct[j] = true
+	}
+	if len(distinct) < 900 || same > 10 {
+		t.Fatalf("%d distinct jitters of 1000, %d equal to another seed's: not a spread sequence", len(distinct), same)
+	}
+	if j := server(0); j != 0 {
+		t.Fatalf("jitter with max 0 = %v, want 0", j)
+	}
+}

@@ -228,6 +228,33 @@ func (b *bench) table(want []string) string {
 		row("9", fmt.Sprintf("TLS: %d idle Voice signaling connections (wss://…/signal, one identity each)", tlsSignalConns),
 			fmt.Sprintf("**%.1f KiB** RSS per connection; %d connected in %s", float64(f.signalRSS)/1024, f.signalConns, ms(f.signalTook)), "—", "report", "—")
 	}
+	if !skipped("11", "idle twilsock connections") {
+		g := b.figTS
+		per, wsPer := g.perConn()
+		row("11", fmt.Sprintf("%d idle twilsock connections (GET /v3/wsconnect, init with a token of its own identity, then idle)", g.connected),
+			fmt.Sprintf("**%.1f KiB** RSS and %.2f goroutines per connection; RSS before %s, after %s", float64(per)/1024,
+				float64(g.goroutinesAfter-g.goroutinesBefore)/float64(max(g.connected, 1)), kib(g.rssBefore), kib(g.rssAfter)),
+			fmt.Sprintf("%d idle /ws connections, one session each (figure 4's measure, its own server): %.1f KiB and %.2f goroutines per connection",
+				g.wsConnected, float64(wsPer)/1024, float64(g.wsGoroutines)/float64(max(g.wsConnected, 1))),
+			"≤ 16 KiB per connection", verdict(per <= 16<<10 && g.connected == tsConns))
+	}
+	if !skipped("12", "tokenAboutToExpire") {
+		g := b.figTS
+		w := g.wave
+		ws := "figure 5 not measured in this run"
+		if len(b.fig45.waves) > 0 {
+			var p99s []float64
+			for _, x := range b.fig45.waves {
+				p99s = append(p99s, float64(x.p99))
+			}
+			ws = "/ws's `expiring` (figure 5): p99 " + ms(time.Duration(median(p99s)))
+		}
+		row("12", fmt.Sprintf("tokenAboutToExpire (twilsock `client_update`): %d tokens expiring within %v, each warning answered with an `update`", g.connected, g.expSpread),
+			fmt.Sprintf("lateness p50 %s, p99 **%s**, max %s; missed %d; early %d; updates accepted %d of %d", ms(w.p50), ms(w.p99), ms(w.max), g.missed, g.early, g.updated, w.n),
+			fmt.Sprintf("a perfect timer in the server process, same due times: p99 %s; %s", ms(w.canaryP99), ws),
+			"p99 ≤ 100 ms, none missed",
+			verdict(w.p99 <= 100*time.Millisecond && g.missed == 0 && g.early == 0 && w.n == tsConns && g.updated == tsConns))
+	}
 	return t.String()
 }
 
@@ -327,6 +354,15 @@ func (b *bench) details(w *strings.Builder) {
 				ms(b.fig8.flood[i].p50), ms(b.fig8.flood[i].p99), b.fig8.checked[i], b.fig8.refused[i])
 		}
 		w.WriteString("\n")
+	}
+	if g := b.figTS; g.connected > 0 {
+		fmt.Fprintf(w, "Figures 11 and 12: %d twilsock connections opened one after the other in %v; goroutines %d → %d; RSS read after a forced GC and FreeOSMemory both times; the first warning was due %v after the connections settled; warn lead %v, and the jitter drawn from a seeded sequence that the bench replays (each warning is due at exp − lead − its jitter); the tokens' exp spread %v. Baseline: %d /ws connections on a server of their own, RSS %s → %s. The warnings were due over %v; the perfect timer's p50 %s, max %s.",
+			g.connected, g.connectTook.Round(time.Millisecond), g.goroutinesBefore, g.goroutinesAfter, g.setupMargin.Round(time.Millisecond), tsWarnLead, g.expSpread,
+			g.wsConnected, kib(g.wsRSSBefore), kib(g.wsRSSAfter), g.wave.last.Sub(g.wave.first).Round(time.Millisecond), ms(g.wave.canaryP50), ms(g.wave.canaryMax))
+		if g.updateError != "" {
+			fmt.Fprintf(w, " A client saw: %s.", g.updateError)
+		}
+		w.WriteString("\n\n")
 	}
 	w.WriteString("</details>\n")
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,8 +30,10 @@ import (
 // goroutine count, a canary and pprof, which bin/tokenlab does not expose.
 // It leaves out serve.go's cap on open connections (11,000, more than the
 // bench opens). Logs go to stderr, as in bin/tokenlab; the bench sends them
-// to a file. A coalescing window other than zero replaces the hub's.
-func runServerRole(coalesce time.Duration) error {
+// to a file. A coalescing window other than zero replaces the hub's; a
+// jitter seed other than zero makes the warnings' jitter a sequence the
+// bench can replay (seededJitter).
+func runServerRole(coalesce time.Duration, jitterSeed uint64) error {
 	if _, err := raiseFileLimit(); err != nil {
 		return err
 	}
@@ -43,7 +47,11 @@ func runServerRole(coalesce time.Duration) error {
 	if err != nil {
 		return err
 	}
-	app, err := assemble.New(cfg, log, auth, assemble.Options{})
+	var o assemble.Options
+	if jitterSeed != 0 {
+		o.Jitter = seededJitter(jitterSeed)
+	}
+	app, err := assemble.New(cfg, log, auth, o)
 	if err != nil {
 		return err
 	}
@@ -65,6 +73,23 @@ func runServerRole(coalesce time.Duration) error {
 		}
 		return l
 	})
+}
+
+// seededJitter returns a jitter drawn uniformly from [0, max], as
+// bin/tokenlab's is, but from a sequence fixed by seed: a client that
+// connects one at a time, and replays the sequence, knows the jitter of
+// each connection's warning, hence its due time (figure 12).
+func seededJitter(seed uint64) func(max time.Duration) time.Duration {
+	var mu sync.Mutex
+	r := rand.New(rand.NewPCG(seed, seed))
+	return func(max time.Duration) time.Duration {
+		if max <= 0 {
+			return 0
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return time.Duration(r.Int64N(int64(max) + 1))
+	}
 }
 
 // runBareRole is figure 2's baseline: a bare net/http handler answering
