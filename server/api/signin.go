@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/device"
+	"github.com/tokenlab/tokenlab/server/lowpriority"
 	"github.com/tokenlab/tokenlab/server/throttle"
 	"github.com/tokenlab/tokenlab/server/users"
 )
@@ -25,6 +27,12 @@ func MaxPasswordChecks() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 // before it is refused with 503 and Retry-After: long enough to absorb a
 // burst of real sign-ins, short enough that a flood never hangs a client.
 const PasswordCheckWait = 2 * time.Second
+
+// passwordHashing runs the checks on threads the kernel schedules after
+// the rest of the process, so that the checks running take what renewals,
+// sockets and /healthz leave. The threads are the process's: a lowered
+// priority cannot be raised again, so they are started once and kept.
+var passwordHashing = sync.OnceValue(func() *lowpriority.Pool { return lowpriority.New(MaxPasswordChecks()) })
 
 // signInGuard slows password guessing. Each attempt is taken from its
 // limits before the password is checked and given back when it succeeds,
@@ -96,7 +104,9 @@ func (g *signInGuard) authenticate(w http.ResponseWriter, r *http.Request, auth 
 		return users.User{}, err
 	}
 	began := time.Now()
-	user, err := auth.Authenticate(r.Context(), username, password)
+	var user users.User
+	var err error
+	passwordHashing().Do(func() { user, err = auth.Authenticate(r.Context(), username, password) })
 	if errors.Is(err, users.ErrBadCredentials) {
 		// A failed check keeps its slot as long again before the next may
 		// start, without holding up this answer: a flood of guesses then

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/lowpriority"
 	"github.com/tokenlab/tokenlab/server/users"
 )
 
@@ -235,3 +237,36 @@ func TestSignInLimitedByDefault(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// niceRecordingAuth records the niceness of the thread each password
+// check runs on.
+type niceRecordingAuth struct {
+	*users.File
+	nice chan int
+}
+
+func (a niceRecordingAuth) Authenticate(ctx context.Context, user, pw string) (users.User, error) {
+	n, err := lowpriority.ThreadNice()
+	if err != nil {
+		n = -100
+	}
+	a.nice <- n
+	return a.File.Authenticate(ctx, user, pw)
+}
+
+// A password check runs at the lowest CPU priority, so that a flood of
+// sign-ins yields the cores to renewals, sockets and /healthz (make
+// bench's figure 8 measures the effect): right and wrong passwords alike.
+func TestPasswordChecksRunAtLowestPriority(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("per-thread priorities are Linux's")
+	}
+	auth := niceRecordingAuth{File: mustUsersFile(t), nice: make(chan int, 2)}
+	h := newStack(t, fixture{auth: auth}).handler
+	for _, pw := range []string{"secret", "wrong"} {
+		do(t, h, jsonReq("POST", "/token", `{"username":"susan","password":"`+pw+`"}`))
+		if n := <-auth.nice; n != lowpriority.Nice {
+			t.Errorf("password %q checked at niceness %d, want %d", pw, n, lowpriority.Nice)
+		}
+	}
+}
