@@ -298,27 +298,40 @@ func (m *Manager) RevokeID(id string) error { return m.revoked.Add(id, m.now().A
 // SetCookie sends the session cookie: HttpOnly so page scripts cannot read
 // it, SameSite=Strict so other sites cannot ride on it, Secure when the
 // request came over TLS, and expiring with the session.
+//
+// A request from a page on another site, over TLS, gets the cookie for
+// that site instead (see crossSite).
 func SetCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     CookieName,
-		Value:    value,
-		Path:     "/",
-		Expires:  expires.UTC(),
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteStrictMode,
-	})
+	c := cookie(r)
+	c.Value, c.Expires = value, expires.UTC()
+	http.SetCookie(w, c)
 }
 
-// ClearCookie tells the browser to drop the session cookie.
+// ClearCookie tells the browser to drop the session cookie (with the
+// attributes it was set with: a partitioned cookie is cleared only in its
+// partition).
 func ClearCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     CookieName,
-		Value:    "",
-		Path:     "/",
-		MaxAge:   -1,
-		HttpOnly: true,
-		Secure:   r.TLS != nil,
-		SameSite: http.SameSiteStrictMode,
-	})
+	c := cookie(r)
+	c.MaxAge = -1
+	http.SetCookie(w, c)
+}
+
+func cookie(r *http.Request) *http.Cookie {
+	c := &http.Cookie{Name: CookieName, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}
+	if crossSite(r) {
+		c.SameSite, c.Partitioned = http.SameSiteNoneMode, true
+	}
+	return c
+}
+
+// crossSite tells whether r is a browser's request from a page on another
+// site (Sec-Fetch-Site: cross-site), over TLS. Such a request reaches a
+// handler that sets the cookie only when CrossOriginProtection let it
+// through, that is, from an origin in TOKENLAB_ALLOWED_ORIGINS. Its cookie
+// is SameSite=None, so that the browser sends it back from that page, and
+// Partitioned (CHIPS): the browser keeps it for that top-level site only,
+// so a page on any other site never sends it, and browsers that block
+// third-party cookies still keep it. Both need Secure, hence TLS.
+func crossSite(r *http.Request) bool {
+	return r.TLS != nil && r.Header.Get("Sec-Fetch-Site") == "cross-site"
 }
