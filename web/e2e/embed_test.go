@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"context"
+	"crypto/tls"
 	"html"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -270,5 +272,59 @@ func TestEmbedCSPWithoutWasmEvalIsABootError(t *testing.T) {
 	ev := awaited(t, ctx, `(async () => JSON.stringify(window.__got.events.filter((e) => e.name === "tokenlab:error").map((e) => e.detail)))()`)
 	if !strings.Contains(ev, `"code":"boot"`) {
 		t.Errorf("tokenlab:error events %s, want code boot", ev)
+	}
+}
+
+// The cross-site embed test's names: tokenlab's TLS server as
+// tokenlab.test, and an app on app.test, another site. The browser
+// resolves both to loopback (host-resolver-rules).
+const (
+	crossSiteName = "tokenlab.test"
+	appSiteName   = "app.test"
+)
+
+var (
+	// crossSiteAppURL is the app on another site, over HTTPS with the TLS
+	// server's certificate; crossSiteURL is the TLS server by its name.
+	crossSiteAppURL, crossSiteURL string
+)
+
+// startCrossSiteApp serves the embed's host page at https://app.test:PORT.
+func startCrossSiteApp(cert tls.Certificate) (stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/embed", embedHost())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go srv.ServeTLS(ln, "", "")
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	crossSiteAppURL = "https://" + appSiteName + ":" + port
+	return func() { srv.Close() }, nil
+}
+
+// TestEmbedCrossSiteOverTLS puts the embed into a page on another site
+// (https://app.test embedding https://tokenlab.test): the session cookie,
+// set SameSite=None; Secure; Partitioned for that site, comes back on the
+// renewals, the socket and the lab's orders.
+func TestEmbedCrossSiteOverTLS(t *testing.T) {
+	ctx := newTab(t, 30*time.Second)
+	navigate(t, ctx, crossSiteAppURL+"/embed?tokenlab="+crossSiteURL)
+	eval(t, ctx, `window.__got = {tokens: [], details: [], events: []};
+		for (const name of ["tokenlab:token", "tokenlab:notice", "tokenlab:error"])
+			window.addEventListener(name, (e) => window.__got.events.push({name, detail: e.detail}));`)
+	if first := awaited(t, ctx, embedJS(`{username: "crosssite", password: "pw", ttl: 600}`)); strings.HasPrefix(first, "rejected") || strings.Count(first, ".") != 2 {
+		t.Fatalf("tokenlab.embed across sites = %q", first)
+	}
+	// The socket opens with the cookie (a Strict cookie would not come).
+	waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 10*time.Second)
+	waitFor(t, ctx, `Math.floor(Date.now()/1000) > window.tokenlab.snapshot().expiresAt - 600`, 3*time.Second)
+	if got := awaited(t, ctx, `(async () => { try { await tokenlab.test.expireNow(); return "ok"; } catch (e) { return e.message; } })()`); got != "ok" {
+		t.Fatalf("expireNow across sites: %q", got)
+	}
+	waitFor(t, ctx, `window.__got.tokens.length >= 1`, 10*time.Second)
+	if got := recordedEventTypes(t, ctx); strings.Contains(got, "tokenlab:error") {
+		t.Errorf("events across sites hold an error: %s", got)
 	}
 }

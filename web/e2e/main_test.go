@@ -90,6 +90,8 @@ func run(m *testing.M) int {
 		chromedp.WindowSize(1280, 900),
 		// Trust the TLS server's certificate, and only it, by its key.
 		chromedp.Flag("ignore-certificate-errors-spki-list", pin),
+		// The cross-site embed test's two sites, on loopback.
+		chromedp.Flag("host-resolver-rules", "MAP "+crossSiteName+" 127.0.0.1, MAP "+appSiteName+" 127.0.0.1"),
 	)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -21,7 +21,14 @@ func startTLSServer(bin string) (pin string, stop func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cert, err := tlscert.SelfSigned(tlscert.Names(), dir, time.Now())
+	// The certificate also names the sites of the cross-site embed test
+	// (the browser resolves them to loopback), so that the server keeps it.
+	cert, err := tlscert.SelfSigned(tlscert.Names(crossSiteName, appSiteName), dir, time.Now())
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	stopApp, err := startCrossSiteApp(cert.TLS)
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err
@@ -29,15 +36,18 @@ func startTLSServer(bin string) (pin string, stop func(), err error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert.Leaf)
 	s := &server{bin: bin, dir: dir, port: "0",
-		env:    []string{"TOKENLAB_TLS=on", "TOKENLAB_STATE_DIR=" + dir},
+		env: []string{"TOKENLAB_TLS=on", "TOKENLAB_STATE_DIR=" + dir,
+			"TOKENLAB_ALLOWED_ORIGINS=" + appURL + "," + crossSiteAppURL, "TOKENLAB_ALLOWED_HOSTS=" + crossSiteName},
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 	if err := s.start(); err != nil {
+		stopApp()
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
+	crossSiteURL = "https://" + crossSiteName + ":" + s.port
 	if _, err := os.Stat(filepath.Join(dir, tlscert.CertFile)); err != nil {
 		return "", nil, err
 	}
 	tlsURL = s.url
-	return cert.SPKIPin(), func() { s.stop(false); os.RemoveAll(dir) }, nil
+	return cert.SPKIPin(), func() { s.stop(false); stopApp(); os.RemoveAll(dir) }, nil
 }
