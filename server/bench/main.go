@@ -29,7 +29,7 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "the Markdown file to write the results into")
 	wasmPath := flag.String("wasm", "bin/tokenlab.wasm", "the page's program as make web-assets builds it, uncompressed")
 	goCmd := flag.String("go", "go", "the go command (figure 1 runs go test -bench)")
-	figures := flag.String("figures", "1,2,3,4,5,6,7,8,9,11,12", "the figures to measure, comma-separated (4 and 5 run together, as do 11 and 12)")
+	figures := flag.String("figures", "1,2,3,4,5,6,7,8,9,10,11,12", "the figures to measure, comma-separated (4 and 5 run together, as do 11 and 12)")
 	profileDir := flag.String("profile", "", "a directory: save CPU profiles of the server under load there (figures 2, 5, 8 and 12)")
 	addr := flag.String("addr", "", "internal: the server a flood is sent to")
 	floodFor := flag.Duration("for", 0, "internal: how long a flood lasts")
@@ -71,6 +71,7 @@ type bench struct {
 	fig9  fig9
 	fig7  fig7
 	fig8  fig8
+	fig10 fig10
 	figTS figTwilsock      // figures 11 and 12
 	errs  map[string]error // figure → why it was not measured
 }
@@ -150,6 +151,7 @@ func runBench(out, wasmPath, goCmd, figures, profileDir string) error {
 		{[]string{"7"}, b.benchRevocations},
 		{[]string{"8"}, b.benchFlood},
 		{[]string{"9"}, b.benchTLS},
+		{[]string{"10"}, b.benchEmbed},
 		{[]string{"11", "12"}, b.benchTwilsock},
 	}
 	start := time.Now()

@@ -158,18 +158,24 @@ type pageLoad struct {
 	wasmEncoding                                                         string
 }
 
-// coldLoad starts a fresh headless Chromium (new profile: empty HTTP and
-// code caches), gives it the session cookie, opens url and waits for the
-// first rendered token.
-func coldLoad(ctx context.Context, url, cookie string) (pageLoad, error) {
-	var l pageLoad
+// coldBrowser returns the tab of a fresh headless Chromium (new profile:
+// empty HTTP and code caches) and the function that ends it.
+func coldBrowser(ctx context.Context) (context.Context, context.CancelFunc) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.NoSandbox, chromedp.ExecPath("/usr/bin/chromium"),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true))
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
 	bctx, cancel := chromedp.NewContext(actx)
+	return bctx, func() { cancel(); cancelAlloc() }
+}
+
+// coldLoad starts a fresh headless Chromium (new profile: empty HTTP and
+// code caches), gives it the session cookie, opens url and waits for the
+// first rendered token.
+func coldLoad(ctx context.Context, url, cookie string) (pageLoad, error) {
+	var l pageLoad
+	bctx, cancel := coldBrowser(ctx)
 	defer cancel()
 	name, value, _ := strings.Cut(cookie, "=")
 	httpOnly := true

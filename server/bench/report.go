@@ -228,6 +228,15 @@ func (b *bench) table(want []string) string {
 		row("9", fmt.Sprintf("TLS: %d idle Voice signaling connections (wss://…/signal, one identity each)", tlsSignalConns),
 			fmt.Sprintf("**%.1f KiB** RSS per connection; %d connected in %s", float64(f.signalRSS)/1024, f.signalConns, ms(f.signalTook)), "—", "report", "—")
 	}
+	if !skipped("10", "the embed") {
+		g := b.fig10
+		embed, own := time.Duration(median(g.embedTokenAt)), time.Duration(median(g.ownTokenAt))
+		ratio := float64(embed) / float64(max(own, 1))
+		row("10", fmt.Sprintf("embed: navigation start to the first token in a host page on another origin (one script tag, `tokenlab.embed`), headless Chromium, median of %d cold loads", len(g.embedTokenAt)),
+			fmt.Sprintf("**%s** (embed.js in at %s, the program at %s)", ms(embed), ms(time.Duration(median(g.embedScriptAt))), ms(time.Duration(median(g.embedWasmAt)))),
+			fmt.Sprintf("tokenlab's own page, same cold loads alternating: first token at %s; **%.2f×**", ms(own), ratio),
+			"≤ 1.2× the own page", verdict(ratio <= 1.2 && len(g.embedTokenAt) == embedLoads))
+	}
 	if !skipped("11", "idle twilsock connections") {
 		g := b.figTS
 		per, wsPer := g.perConn()
@@ -333,6 +342,23 @@ func (b *bench) details(w *strings.Builder) {
 		w.WriteString("| load | wasm asked | wasm downloaded | program ready | token asked | token arrived | token in the DOM | painted |\n|---|---|---|---|---|---|---|---|\n")
 		cols := [][]float64{g.wasmStartAt, g.wasmAt, g.readyAt, g.refreshStartAt, g.refreshEndAt, g.tokenAt, g.frameAt}
 		for i := range g.frameAt {
+			fmt.Fprintf(w, "| %d |", i+1)
+			for _, c := range cols {
+				fmt.Fprintf(w, " %.0f |", c[i]/1e6)
+			}
+			w.WriteString("\n")
+		}
+		w.WriteString("| median |")
+		for _, c := range cols {
+			fmt.Fprintf(w, " %.0f |", median(c)/1e6)
+		}
+		w.WriteString("\n\n")
+	}
+	if g := b.fig10; len(g.embedTokenAt) > 0 {
+		w.WriteString("Figure 10: each load in a new Chromium with an empty profile, the own page (its session cookie set, as in figure 6) and the host page alternating; the host page signs in through the embed; milliseconds after navigation start:\n\n")
+		w.WriteString("| load | own page: first token | embed: embed.js arrived | embed: program arrived | embed: first token |\n|---|---|---|---|---|\n")
+		cols := [][]float64{g.ownTokenAt, g.embedScriptAt, g.embedWasmAt, g.embedTokenAt}
+		for i := range g.embedTokenAt {
 			fmt.Fprintf(w, "| %d |", i+1)
 			for _, c := range cols {
 				fmt.Fprintf(w, " %.0f |", c[i]/1e6)

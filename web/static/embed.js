@@ -22,6 +22,15 @@
   // requestTimeout matches the program's own bound (wasm/fetch.go).
   const requestTimeout = 10000;
 
+  // The program's download and compilation start now, while the app's
+  // own scripts load, not when it calls embed(): the sign-in is then the
+  // only wait it adds. A failure (a CSP without 'wasm-unsafe-eval') is
+  // reported by embed().
+  const module = typeof WebAssembly === "object"
+    ? WebAssembly.compileStreaming(fetch(wasmURL, { credentials: "omit" }))
+    : Promise.reject(new Error("this browser cannot run WebAssembly"));
+  module.catch(() => {});
+
   const api = (globalThis.tokenlab = globalThis.tokenlab || {});
   const fire = (name, detail) => window.dispatchEvent(new CustomEvent(name, { detail }));
   let started = null;
@@ -71,8 +80,6 @@
     const signIn = post("/token", JSON.stringify({ username: o.username, password: o.password, ttl: o.ttl, grants: o.grants }));
     const boot_ = { origin, signIn };
     signIn.then((answer) => { boot_.answer = answer; });
-    const module = WebAssembly.compileStreaming(fetch(wasmURL, { credentials: "omit" }));
-    module.catch(() => {}); // reported below, once awaited
     try {
       if (!document.body) await new Promise((ok) => addEventListener("DOMContentLoaded", ok, { once: true }));
       host = document.createElement("tokenlab-panel");
