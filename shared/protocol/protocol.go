@@ -22,6 +22,20 @@ const (
 	TypeToken    = "token"    // a new token for the session (any renewal, any tab)
 	TypeRevoked  = "revoked"  // the session ended; a close frame follows
 	TypeError    = "error"    // a request failed; the connection stays open
+	TypeSDK      = "sdk"      // a Twilio SDK connection of the session's identity changed
+)
+
+// SDK connection states and events, in "sdk" messages.
+const (
+	SDKOpen   = "open"
+	SDKClosed = "closed"
+
+	SDKConnected = "connected" // the SDK's token was accepted (twilsock init, Voice listen)
+	SDKWarned    = "warned"    // tokenAboutToExpire was sent (Voice: the lab's warn now)
+	SDKUpdated   = "updated"   // updateToken was accepted; exp is the new token's
+	SDKRefused   = "refused"   // a token was refused; error_code is Twilio's
+	SDKExpired   = "expired"   // the token expired, or the lab expired or revoked it
+	SDKEnded     = "closed"    // the connection closed for another reason
 )
 
 // Message types sent by the client.
@@ -95,6 +109,17 @@ type Message struct {
 	// Code and Text describe an error.
 	Code string `json:"code,omitempty"`
 	Text string `json:"message,omitempty"`
+
+	// SDK connection fields ("sdk", with Identity and Exp): the connection's
+	// id on this server, its product (conversations, sync, voice), its last
+	// event (SDKConnected…) with Twilio's error code for a refusal, when
+	// that event happened, and whether the connection is open.
+	SDKID     string `json:"sdk_id,omitempty"`
+	Product   string `json:"product,omitempty"`
+	Event     string `json:"event,omitempty"`
+	ErrorCode int64  `json:"error_code,omitempty"`
+	EventMS   int64  `json:"event_ms,omitempty"`
+	State     string `json:"state,omitempty"`
 }
 
 // ErrBadMessage is wrapped by every error Decode returns.
@@ -150,6 +175,12 @@ var messageFields = jsonlite.Binding[Message]{Fields: []jsonlite.Field[Message]{
 	jsonlite.StringField("reason", func(m *Message) *string { return &m.Reason }),
 	jsonlite.StringField("code", func(m *Message) *string { return &m.Code }),
 	jsonlite.StringField("message", func(m *Message) *string { return &m.Text }),
+	jsonlite.StringField("sdk_id", func(m *Message) *string { return &m.SDKID }),
+	jsonlite.StringField("product", func(m *Message) *string { return &m.Product }),
+	jsonlite.StringField("event", func(m *Message) *string { return &m.Event }),
+	jsonlite.IntField("error_code", func(m *Message) *int64 { return &m.ErrorCode }),
+	jsonlite.IntField("event_ms", func(m *Message) *int64 { return &m.EventMS }),
+	jsonlite.StringField("state", func(m *Message) *string { return &m.State }),
 }}
 
 // Validate checks that the message's type is known and that the fields
@@ -186,6 +217,13 @@ func (m Message) Validate() error {
 		if m.Code == "" {
 			return missing("code")
 		}
+	case TypeSDK:
+		if m.SDKID == "" {
+			return missing("sdk_id")
+		}
+		if m.Event == "" {
+			return missing("event")
+		}
 	default:
 		return bad("unknown type " + strconv.Quote(m.Type))
 	}
@@ -199,7 +237,8 @@ func (m Message) Validate() error {
 func Encode(m Message) []byte {
 	n := len(`{"type":""}`) + len(m.Type) + len(m.ID) + len(m.Token) + len(m.JTI) +
 		len(m.Identity) + len(m.Reason) + len(m.Code) + len(m.Text) +
-		10*len(`,"":""`) + 4*len(`,"session_exp_ms":-9223372036854775808`)
+		len(m.SDKID) + len(m.Product) + len(m.Event) + len(m.State) +
+		14*len(`,"":""`) + 6*len(`,"session_exp_ms":-9223372036854775808`)
 	return appendMessage(make([]byte, 0, n), m)
 }
 
