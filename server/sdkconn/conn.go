@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/twilsock"
+	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/renew"
 )
 
@@ -71,6 +73,9 @@ type Options struct {
 	MaxConns, MaxConnsPerIdentity int
 	// Logger receives connection events; nil discards.
 	Logger *slog.Logger
+	// Directory lists the connections for operators and pages; nil keeps
+	// no list.
+	Directory *Directory
 }
 
 // Endpoint serves GET /v3/wsconnect. It is safe for concurrent use.
@@ -158,6 +163,14 @@ type conn struct {
 	mu    sync.Mutex // guards the fields below
 	ident string     // set by a successful init
 	seq   int
+	rec   *Status // the directory's record, from a successful init
+}
+
+// record returns the connection's directory record (nil before init).
+func (c *conn) record() *Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rec
 }
 
 func (c *conn) identity() string {
@@ -197,6 +210,7 @@ func (c *conn) sock() *socket { return c.socket }
 
 func (c *conn) ended() string {
 	c.life.Stop()
+	c.e.o.Directory.close(c.record())
 	return c.identity()
 }
 
@@ -208,12 +222,14 @@ func (c *conn) goAway() {
 
 // AboutToExpire pushes client_update token_about_to_expire.
 func (c *conn) AboutToExpire() {
+	c.e.o.Directory.set(c.record(), protocol.SDKWarned, 0, time.Time{})
 	c.queue(twilsock.Header{Method: twilsock.MethodClientUpdate, ID: c.nextID(),
 		ClientUpdateType: twilsock.ClientUpdateTokenAboutToExpire}, nil)
 }
 
 // Expired closes with 410, which the SDK reports as tokenExpired.
 func (c *conn) Expired() {
+	c.e.o.Directory.set(c.record(), protocol.SDKExpired, 0, time.Time{})
 	c.closeWith(twilsock.StatusTokenExpired, "Gone", "the token expired and no new one came: call updateToken with a fresh token")
 }
 
@@ -303,6 +319,8 @@ func (c *conn) refuse(id string, r *Refusal) {
 func (c *conn) init(h twilsock.Header) {
 	a, refusal := verify(c.e.o.Minter, h.Token, time.Now())
 	if refusal != nil {
+		// Recorded first, so that whoever reads the reply finds it listed.
+		c.e.o.Directory.refused(sdkProduct(h.Metadata, nil), refusal.Identity, refusal.ErrorCode)
 		c.refuse(h.ID, refusal)
 		c.shut(websocket.CloseNormalClosure, "token refused")
 		return
@@ -312,8 +330,9 @@ func (c *conn) init(h twilsock.Header) {
 			fmt.Sprintf("more than %d twilsock connections for identity %q: close some", c.e.o.MaxConnsPerIdentity, a.Identity))
 		return
 	}
+	rec := c.e.o.Directory.open(sdkProduct(h.Metadata, a.Products), a.Identity, a.Exp)
 	c.mu.Lock()
-	c.ident = a.Identity
+	c.ident, c.rec = a.Identity, rec
 	c.mu.Unlock()
 	c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	r := twilsock.Reply(h.ID, twilsock.StatusOK, "OK")
@@ -326,15 +345,17 @@ func (c *conn) init(h twilsock.Header) {
 func (c *conn) update(h twilsock.Header) {
 	a, refusal := verify(c.e.o.Minter, h.Token, time.Now())
 	if refusal == nil && a.Identity != c.identity() {
-		refusal = &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid,
-			fmt.Sprintf("the new token is for identity %q, this connection is %q: connect again to change identity", a.Identity, c.identity())}
+		refusal = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid,
+			fmt.Sprintf("the new token is for identity %q, this connection is %q: connect again to change identity", a.Identity, c.identity()))
 	}
 	if refusal != nil {
+		c.e.o.Directory.set(c.record(), protocol.SDKRefused, refusal.ErrorCode, time.Time{})
 		c.refuse(h.ID, refusal)
 		return
 	}
-	c.reply(h.ID, twilsock.StatusOK, "OK", "")
 	c.life.SetToken(a.TTL, a.Exp)
+	c.e.o.Directory.set(c.record(), protocol.SDKUpdated, 0, a.Exp)
+	c.reply(h.ID, twilsock.StatusOK, "OK", "")
 }
 
 // notEmulated is the body of the answer to an upstream request.
@@ -363,4 +384,24 @@ func (c *conn) upstream(h twilsock.Header) {
 	r.HTTPStatus = &twilsock.HTTPStatus{Code: http.StatusNotImplemented, Status: "Not Implemented: not emulated by tokenlab"}
 	r.HTTPHeaders = map[string]string{"Content-Type": "application/json"}
 	c.queue(r, body)
+}
+
+// sdkProduct names the product of a twilsock connection: the SDK's own
+// name for itself in init's metadata ("type"), when the token grants it,
+// or else the products the token grants.
+func sdkProduct(metadata json.RawMessage, granted []string) string {
+	var meta struct {
+		Type string `json:"type"`
+	}
+	json.Unmarshal(metadata, &meta)
+	if granted == nil && (meta.Type == ProductSync || meta.Type == ProductConversations) {
+		return meta.Type // a refused token grants nothing yet
+	}
+	if slices.Contains(granted, meta.Type) {
+		return meta.Type
+	}
+	if len(granted) == 0 {
+		return "twilsock"
+	}
+	return strings.Join(granted, "+")
 }

@@ -14,6 +14,7 @@ import (
 const (
 	ProductSync          = "sync"          // grant data_sync
 	ProductConversations = "conversations" // grant chat
+	ProductVoice         = "voice"         // grant voice, on /signal
 )
 
 // Refusal is why a token is not accepted, in Twilio's terms: the reply
@@ -22,6 +23,18 @@ type Refusal struct {
 	Status    int    // 401 or 403
 	ErrorCode int    // Twilio's 2010x code
 	Reason    string // tokenlab's description, without the token
+	// Identity is the token's, when its signature holds ("" otherwise:
+	// anyone can write any identity into a token they sign themselves).
+	Identity string
+}
+
+func newRefusal(status, code int, reason string) *Refusal {
+	return &Refusal{Status: status, ErrorCode: code, Reason: reason}
+}
+
+func withIdentity(r *Refusal, identity string) *Refusal {
+	r.Identity = identity
+	return r
 }
 
 func (r *Refusal) Error() string { return fmt.Sprintf("%s (Twilio error %d)", r.Reason, r.ErrorCode) }
@@ -52,7 +65,7 @@ func verify(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) {
 		a.Products = append(a.Products, ProductConversations)
 	}
 	if len(a.Products) == 0 {
-		return Accepted{}, &Refusal{twilsock.StatusForbidden, twilsock.ErrorTokenGrantsInvalid, "the token has neither a data_sync grant (Sync) nor a chat grant (Conversations)"}
+		return Accepted{}, withIdentity(newRefusal(twilsock.StatusForbidden, twilsock.ErrorTokenGrantsInvalid, "the token has neither a data_sync grant (Sync) nor a chat grant (Conversations)"), a.Identity)
 	}
 	return a, nil
 }
@@ -65,24 +78,31 @@ func checkToken(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) 
 	t, err := m.Verify(raw)
 	switch {
 	case errors.Is(err, mint.ErrBadSignature), errors.Is(err, mint.ErrWrongAlg):
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenSignatureInvalid, "the token's signature does not match this server's API key secret"}
+		return Accepted{}, newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenSignatureInvalid, "the token's signature does not match this server's API key secret")
 	case errors.Is(err, mint.ErrWrongIssuer):
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenIssuerInvalid, "the token's iss is not this server's API key"}
+		return Accepted{}, newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenIssuerInvalid, "the token's iss is not this server's API key")
 	case err != nil:
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, "the token is not a well-formed access token"}
+		return Accepted{}, newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, "the token is not a well-formed access token")
 	}
 	c := t.Claims
+	var r *Refusal
 	switch {
 	case t.Header.Cty != token.ContentTypeFPA:
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, fmt.Sprintf("the token's cty is %q, want %q", t.Header.Cty, token.ContentTypeFPA)}
+		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, fmt.Sprintf("the token's cty is %q, want %q", t.Header.Cty, token.ContentTypeFPA))
 	case c.Sub != m.AccountSID():
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenIssuerInvalid, "the token's sub is not this server's account SID"}
+		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenIssuerInvalid, "the token's sub is not this server's account SID")
 	case c.Exp == 0 || c.Expired(now):
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenExpired, "the token has expired: fetch a new one"}
+		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenExpired, "the token has expired: fetch a new one")
 	case c.NotYetValid(now):
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenNotYetValid, "the token is not valid yet (nbf is in the future)"}
+		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenNotYetValid, "the token is not valid yet (nbf is in the future)")
 	case c.Identity() == "":
-		return Accepted{}, &Refusal{twilsock.StatusUnauthorized, twilsock.ErrorTokenGrantsInvalid, "the token has no identity"}
+		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenGrantsInvalid, "the token has no identity")
+	}
+	if r != nil {
+		// The signature holds, so the identity is the one tokenlab minted
+		// the token for: the refusal can be shown to that identity.
+		r.Identity = c.Identity()
+		return Accepted{}, r
 	}
 	return Accepted{Identity: c.Identity(), Grants: c.Grants, TTL: c.TTL(), Exp: c.ExpiresAt()}, nil
 }

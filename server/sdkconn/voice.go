@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tokenlab/tokenlab/server/voicesignal"
+	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/renew"
 )
 
@@ -77,8 +78,16 @@ type voiceConn struct {
 
 	mu       sync.Mutex // guards the fields below
 	ident    string     // the identity admitted to the pool; set by the first accepted listen
+	rec      *Status    // the directory's record, from the first accepted listen
 	live     bool       // the current token is accepted and not expired
 	incoming bool       // the current token's voice grant allows incoming calls
+}
+
+// record returns the connection's directory record (nil before listen).
+func (c *voiceConn) record() *Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rec
 }
 
 func (c *voiceConn) admitted() string {
@@ -115,6 +124,7 @@ func (c *voiceConn) sock() *socket { return c.socket }
 
 func (c *voiceConn) ended() string {
 	c.life.Stop()
+	c.e.o.Directory.close(c.record())
 	return c.admitted()
 }
 
@@ -137,6 +147,7 @@ func (c *voiceConn) warnNow() {
 	if !live {
 		return
 	}
+	c.e.o.Directory.set(c.record(), protocol.SDKWarned, 0, time.Time{})
 	c.queue(voicesignal.TypeConnected, voicesignal.Connected{
 		Token:  &voicesignal.TokenInfo{Identity: identity, TTL: 0},
 		Region: voiceRegion, Edge: voiceRegion})
@@ -150,6 +161,7 @@ func (c *voiceConn) Expired() {
 	c.mu.Lock()
 	c.live = false
 	c.mu.Unlock()
+	c.e.o.Directory.set(c.record(), protocol.SDKExpired, 0, time.Time{})
 	c.fail(voicesignal.CodeTokenExpired, "the token expired and no new one came: call updateToken with a fresh token")
 	c.queue(voicesignal.TypeOffline, struct{}{})
 }
@@ -235,7 +247,7 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 	now := time.Now()
 	a, refusal := checkToken(c.e.o.Minter, l.Token, now)
 	if refusal == nil && a.Grants.Voice == nil {
-		refusal = &Refusal{ErrorCode: voicesignal.CodeAccessTokenInvalid, Reason: "the token has no voice grant: mint it with one (tokenlab mint --voice-incoming, or --voice-app-sid)"}
+		refusal = &Refusal{ErrorCode: voicesignal.CodeAccessTokenInvalid, Reason: "the token has no voice grant: mint it with one (tokenlab mint --voice-incoming, or --voice-app-sid)", Identity: a.Identity}
 	}
 	c.mu.Lock()
 	first, previous := c.ident == "", c.ident
@@ -250,6 +262,11 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 			code = voicesignal.CodeTokenExpired
 		}
 		c.life.Stop()
+		if first {
+			c.e.o.Directory.refused(ProductVoice, refusal.Identity, refusal.ErrorCode)
+		} else {
+			c.e.o.Directory.set(c.record(), protocol.SDKRefused, refusal.ErrorCode, time.Time{})
+		}
 		c.closeWith(code, refusal.Reason)
 		return
 	}
@@ -258,7 +275,14 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 			fmt.Sprintf("more than %d Voice signaling connections for identity %q: destroy some Devices", c.e.o.MaxConnsPerIdentity, a.Identity))
 		return
 	}
+	var rec *Status
+	if first {
+		rec = c.e.o.Directory.open(ProductVoice, a.Identity, a.Exp)
+	}
 	c.mu.Lock()
+	if first {
+		c.rec = rec
+	}
 	c.ident = a.Identity
 	wasLive := c.live
 	c.live = true
@@ -268,6 +292,8 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 	if first {
 		c.ws.SetReadDeadline(time.Now().Add(pongWait))
 		c.e.log.Info("voice signaling: connected", "identity", a.Identity, "exp", a.Exp)
+	} else {
+		c.e.o.Directory.set(c.record(), protocol.SDKUpdated, 0, a.Exp)
 	}
 	// connected goes to a stream whose token was not live: the first
 	// listen, or one after expiry. An update on a live stream is accepted
