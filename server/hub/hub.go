@@ -103,6 +103,10 @@ type Options struct {
 	CoalesceWindow time.Duration
 	// Logger receives connection drops; nil discards.
 	Logger *slog.Logger
+	// SDKReplay sends a new tab the "sdk" messages of its identity's
+	// Twilio SDK connections (sdkconn.Directory.Replay); later changes
+	// come through SDKChanged. Optional.
+	SDKReplay func(identity string, send func(protocol.Message))
 }
 
 // Hub is the set of live sessions. It is safe for concurrent use.
@@ -121,6 +125,9 @@ type Hub struct {
 	closed   bool
 	total    int               // connections attached, across sessions
 	sessions map[string]*entry // each live session by id
+	// byIdentity indexes sessions by identity, for the pushes about the
+	// identity's SDK connections.
+	byIdentity map[string]map[*entry]struct{}
 
 	lab lab // the faults ordered for sessions (lab.go)
 }
@@ -153,7 +160,8 @@ func New(o Options) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{o: o, log: log, sessions: make(map[string]*entry), rule: expiry.Rule{Lead: o.Lead, Jitter: o.Jitter}}
+	return &Hub{o: o, log: log, sessions: make(map[string]*entry),
+		byIdentity: make(map[string]map[*entry]struct{}), rule: expiry.Rule{Lead: o.Lead, Jitter: o.Jitter}}
 }
 
 // Limits returns the connection limits in effect: per session and in total.
@@ -176,6 +184,12 @@ func (h *Hub) entryLocked(s session.Session) (*entry, error) {
 	}
 	e := &entry{h: h, sess: s, clients: make(map[*Client]struct{})}
 	h.sessions[s.ID] = e
+	same := h.byIdentity[s.Identity]
+	if same == nil {
+		same = make(map[*entry]struct{})
+		h.byIdentity[s.Identity] = same
+	}
+	same[e] = struct{}{}
 	e.schedule(h.o.Now())
 	return e, nil
 }
@@ -202,7 +216,18 @@ func (h *Hub) evictLocked() {
 // starts a new one. Callers hold h.mu.
 func (h *Hub) forgetLocked(e *entry) {
 	e.stop()
+	h.removeLocked(e)
+}
+
+// removeLocked takes e out of the registry. Callers hold h.mu.
+func (h *Hub) removeLocked(e *entry) {
 	delete(h.sessions, e.sess.ID)
+	if same := h.byIdentity[e.sess.Identity]; same != nil {
+		delete(same, e)
+		if len(same) == 0 {
+			delete(h.byIdentity, e.sess.Identity)
+		}
+	}
 }
 
 // Issued records the token minted at sign-in for a new session (and tells
@@ -349,7 +374,7 @@ func (h *Hub) end(id, reason string, code int, text string) bool {
 // endLocked ends e: its connections get "revoked" and then the close code.
 // Callers hold h.mu.
 func (h *Hub) endLocked(e *entry, reason string, code int, text string) {
-	delete(h.sessions, e.sess.ID)
+	h.removeLocked(e)
 	h.lab.forget(e.sess.ID)
 	e.stop()
 	e.revoked = true
@@ -371,6 +396,15 @@ func (h *Hub) Attach(s session.Session) (*Client, error) {
 		h.endChanged(s.ID, err)
 		return nil, &checkError{err}
 	}
+	c, err := h.attach(s)
+	if err == nil && h.o.SDKReplay != nil {
+		// Outside h.mu: the directory calls back into the hub.
+		h.o.SDKReplay(s.Identity, func(m protocol.Message) { h.sendSDK(c, m) })
+	}
+	return c, err
+}
+
+func (h *Hub) attach(s session.Session) (*Client, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.total >= h.o.MaxConns {
@@ -438,6 +472,7 @@ func (h *Hub) Shutdown() {
 		clear(e.clients)
 	}
 	clear(h.sessions)
+	clear(h.byIdentity)
 	h.total = 0
 }
 
