@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -87,6 +88,7 @@ func cmdSessions(ctx context.Context, e env, args []string) error {
 		tw.Flush()
 		fmt.Fprintf(e.stdout, "%d sessions, %d connections (limits: %d per session, %d in total)\n",
 			len(list.Sessions), list.Connections, list.MaxConnsPerSession, list.MaxConns)
+		printSDKConnections(e.stdout, list)
 		ids := slices.Sorted(maps.Keys(list.Faults))
 		for _, id := range ids {
 			f := list.Faults[id]
@@ -220,4 +222,39 @@ func parseOffset(s string) (int64, error) {
 		return 0, fmt.Errorf("OFFSET must be whole seconds (-300) or a duration in whole seconds (-5m), got %q", s)
 	}
 	return int64(d / time.Second), nil
+}
+
+// printSDKConnections lists the Twilio SDK connections, beside the
+// sessions of the same identity (which see them in their page).
+func printSDKConnections(w io.Writer, list api.SessionsResponse) {
+	if len(list.SDKConnections) == 0 {
+		fmt.Fprintln(w, "no Twilio SDK connections")
+		return
+	}
+	sessionsOf := map[string][]string{}
+	for _, s := range list.Sessions {
+		sessionsOf[s.Identity] = append(sessionsOf[s.Identity], s.ID)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SDK\tIDENTITY\tPRODUCT\tSTATE\tTOKEN EXPIRES\tLAST EVENT\tAT\tSESSIONS")
+	for _, c := range list.SDKConnections {
+		tokenExp := "-"
+		if !c.TokenExp.IsZero() {
+			tokenExp = token.Stamp(c.TokenExp.Unix())
+		}
+		event := c.Event
+		if c.ErrorCode != 0 {
+			event += " " + strconv.Itoa(c.ErrorCode)
+		}
+		sessions := "-"
+		if ids := sessionsOf[c.Identity]; len(ids) > 0 {
+			sessions = strings.Join(ids, ",")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Identity, c.Product, c.State, tokenExp, event,
+			token.Stamp(c.EventAt.Unix()), sessions)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d Twilio SDK connections (closed ones stay listed for %v, at most %d)\n",
+		len(list.SDKConnections), sdkconn.EndedLinger, sdkconn.MaxEnded)
 }

@@ -23,6 +23,9 @@ type SessionsResponse struct {
 	MaxConns           int `json:"max_conns"`
 	// Faults are the lab's orders in force, by session id.
 	Faults map[string]hub.FaultState `json:"faults,omitempty"`
+	// SDKConnections are the Twilio SDK connections (twilsock and Voice
+	// signaling), open and recently closed, by identity.
+	SDKConnections []sdkconn.Status `json:"sdk_connections"`
 }
 
 // RevokeResponse answers POST /admin/sessions/{id}/revoke.
@@ -93,12 +96,12 @@ func fromLoopback(r *http.Request) bool {
 }
 
 // handleAdminSessions lists the live sessions: GET /admin/sessions.
-func handleAdminSessions(h *hub.Hub) http.Handler {
+func handleAdminSessions(h *hub.Hub, sdk *sdkconn.Directory) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		per, total := h.Limits()
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, SessionsResponse{Sessions: h.Sessions(), Connections: h.Connections(),
-			MaxConnsPerSession: per, MaxConns: total, Faults: h.Faults()})
+			MaxConnsPerSession: per, MaxConns: total, Faults: h.Faults(), SDKConnections: sdk.All()})
 	})
 }
 

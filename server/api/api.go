@@ -15,6 +15,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/device"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/shared/token"
@@ -49,6 +50,9 @@ type Deps struct {
 	// [0, max] instead of uniformly (the bench fixes it to know each
 	// warning's due time).
 	Jitter func(max time.Duration) time.Duration
+	// SDK lists the Twilio SDK connections (twilsock and Voice) for
+	// operators and, through the hub, for pages; nil keeps no list.
+	SDK *sdkconn.Directory
 }
 
 // DefaultGrants are given when a sign-in asks for none: the tutorial's

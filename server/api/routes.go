@@ -29,13 +29,13 @@ func addRoutes(routes *http.ServeMux, d Deps) {
 	forApps("POST /token/refresh", noBody(handleRefresh(d.Logger, d.Sessions, d.Hub)))
 	forApps("POST /logout", noBody(handleLogout(d.Logger, d.Sessions, d.Hub)))
 	routes.Handle("GET /ws", handleWS(d.Logger, d.Sessions, d.Hub, d.Config.AllowedOrigins))
-	twilsock := sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Jitter: d.Jitter, Logger: d.Logger})
-	voice := sdkconn.NewVoice(sdkconn.Options{Minter: d.Minter, Jitter: d.Jitter, Logger: d.Logger})
+	twilsock := sdkconn.New(sdkconn.Options{Minter: d.Minter, Lead: d.Config.WarnLead, Jitter: d.Jitter, Logger: d.Logger, Directory: d.SDK})
+	voice := sdkconn.NewVoice(sdkconn.Options{Minter: d.Minter, Jitter: d.Jitter, Logger: d.Logger, Directory: d.SDK})
 	routes.Handle("GET /v3/wsconnect", twilsock)
 	routes.Handle("GET /signal", voice)
 	sdk := sdkLabs{twilsock, voice} // the lab's faults reach the SDKs' sockets too
 	admin := requireAdmin(d.Logger, d.Config.AdminToken)
-	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub)))
+	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub, d.SDK)))
 	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub, sdk))))
 	// The lab: the same faults for an operator (any session) and for a
 	// page (its own, by cookie, with /token/refresh's origin rules).

@@ -18,6 +18,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/device"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 	"github.com/tokenlab/tokenlab/server/session"
 	"github.com/tokenlab/tokenlab/server/users"
 	"github.com/tokenlab/tokenlab/web"
@@ -63,7 +64,11 @@ func New(cfg config.Config, log *slog.Logger, auth users.Authenticator, o Option
 	if err != nil {
 		return nil, err
 	}
+	// The SDK connections' directory tells the hub of each change, which
+	// pushes it to the tabs of the same identity.
+	sdk := sdkconn.NewDirectory()
 	ho := hub.Options{
+		SDKReplay: sdk.Replay,
 		Mint: func(ctx context.Context, s session.Session) (mint.Minted, error) {
 			ttl := time.Duration(s.TTL) * time.Second
 			if skew := hub.MintSkew(ctx); skew != 0 {
@@ -83,11 +88,13 @@ func New(cfg config.Config, log *slog.Logger, auth users.Authenticator, o Option
 		o.Hub(&ho)
 	}
 	h := hub.New(ho)
+	sdk.Watch(h.SDKChanged)
 	handler, err := api.New(api.Deps{
 		Config: cfg, Logger: log, Now: now, Web: web.Handler(),
 		Minter: minter, Users: auth, Sessions: sessions, Hub: h,
 		Devices: device.New(sessions.Subkey(deviceKeyInfo), now),
 		Jitter:  o.Jitter,
+		SDK:     sdk,
 	})
 	if err != nil {
 		h.Shutdown()
