@@ -111,6 +111,7 @@ type Note struct {
 	Left      time.Duration // NoteExpiring: time left at the server's clock
 	Offset    time.Duration // NoteConnected: server clock minus local clock
 	Retry     time.Duration // NoteReconnecting: the wait before the dial
+	SDK       SDKConn       // NoteSDK: the connection's new state
 }
 
 // Config is what a client is built from.
@@ -179,6 +180,9 @@ type Client struct {
 	// show that the client's own timer renews by itself.
 	ignoreWarnings bool
 	renewUnknown   bool
+
+	// sdk are the identity's Twilio SDK connections, as the server told.
+	sdk []SDKConn
 
 	snapMu sync.Mutex
 	snap   Snapshot

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ type Snapshot struct {
 	// SessionID names the server's session (its answers carry it); ""
 	// before the first answer and after signing out.
 	SessionID string
+	// SDK are the Twilio SDK connections of the session's identity, in
+	// the order the server first told of them.
+	SDK []SDKConn
 }
 
 // Snapshot returns the state as of the last change. It is safe to call
@@ -50,7 +54,7 @@ func (c *Client) publish() {
 	s := Snapshot{
 		Phase: c.phase, Token: c.tok, Exp: c.exp, Lead: c.lead, Renewals: c.renewals,
 		Renewing: c.renewing, SigningIn: c.signingIn, Connected: c.connected, Dialling: c.ws != nil,
-		SessionID: c.sessionID,
+		SessionID: c.sessionID, SDK: slices.Clone(c.sdk),
 	}
 	c.snapMu.Lock()
 	c.snap = s

@@ -68,12 +68,14 @@ func (c *Client) stopSocket() {
 		c.reconnectTimer = nil
 	}
 	clear(c.pings)
+	c.sdk = nil
 }
 
 func (c *Client) message(m protocol.Message) {
 	now := time.Now()
 	switch m.Type {
 	case protocol.TypeHello:
+		c.sdk = nil // the server tells the current list again
 		c.clock.observe(c.wsDialed, now, time.UnixMilli(m.ServerTimeMS), time.Millisecond)
 		c.connected = true
 		c.reconnectTry = 0
@@ -103,6 +105,8 @@ func (c *Client) message(m protocol.Message) {
 		default:
 			c.renewIfNear("reconnect")
 		}
+	case protocol.TypeSDK:
+		c.sdkChanged(m)
 	case protocol.TypePong:
 		if sent, ok := c.pings[m.ID]; ok {
 			delete(c.pings, m.ID)

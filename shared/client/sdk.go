@@ -1,0 +1,51 @@
+package client
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tokenlab/tokenlab/shared/protocol"
+)
+
+// SDKConn is a Twilio SDK connection (twilsock or Voice signaling) whose
+// token is for the session's identity, as the server last described it in
+// an "sdk" message.
+type SDKConn struct {
+	ID        string
+	Product   string // conversations, sync, voice
+	Identity  string
+	Exp       int64  // the token's, unix seconds; 0 when refused at connect
+	Event     string // protocol.SDKConnected…
+	ErrorCode int    // Twilio's, with protocol.SDKRefused
+	EventAt   time.Time
+	State     string // protocol.SDKOpen or SDKClosed
+}
+
+// Closed reports whether the connection has ended.
+func (s SDKConn) Closed() bool { return s.State == protocol.SDKClosed }
+
+// NoteSDK says an SDK connection changed; Note.SDK is its new state.
+const NoteSDK Kind = "sdk"
+
+// maxSDKConns bounds the connections the client keeps: the server tells
+// a new tab of 8; when live changes add more, the oldest closed one goes.
+const maxSDKConns = 16
+
+// sdkChanged records the connection an "sdk" message describes.
+func (c *Client) sdkChanged(m protocol.Message) {
+	s := SDKConn{ID: m.SDKID, Product: m.Product, Identity: m.Identity, Exp: m.Exp, Event: m.Event,
+		ErrorCode: int(m.ErrorCode), EventAt: time.UnixMilli(m.EventMS), State: m.State}
+	if i := slices.IndexFunc(c.sdk, func(o SDKConn) bool { return o.ID == s.ID }); i >= 0 {
+		c.sdk[i] = s
+	} else {
+		c.sdk = append(c.sdk, s)
+	}
+	for len(c.sdk) > maxSDKConns {
+		i := slices.IndexFunc(c.sdk, SDKConn.Closed)
+		if i < 0 {
+			i = 0
+		}
+		c.sdk = slices.Delete(c.sdk, i, i+1)
+	}
+	c.note(Note{Kind: NoteSDK, SDK: s})
+}
