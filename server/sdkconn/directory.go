@@ -60,9 +60,9 @@ func (s Status) Message() protocol.Message {
 type Directory struct {
 	mu  sync.Mutex
 	seq int
-	// byIdentity holds each identity's connections in a slice, not a map:
-	// an identity has a handful, and most one (a map each cost more than
-	// the record, measured with 10,000 identities).
+	// byIdentity holds each identity's connections in a slice, not a map
+	// of its own: an identity has a handful at most, often one, and
+	// 10,000 identities would each carry a map's overhead.
 	byIdentity map[string][]*Status
 	ended      []*Status // oldest first
 	watch      func(identity string, m protocol.Message)
