@@ -1,7 +1,6 @@
 package client
 
 import (
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -54,7 +53,7 @@ func (c *Client) publish() {
 	s := Snapshot{
 		Phase: c.phase, Token: c.tok, Exp: c.exp, Lead: c.lead, Renewals: c.renewals,
 		Renewing: c.renewing, SigningIn: c.signingIn, Connected: c.connected, Dialling: c.ws != nil,
-		SessionID: c.sessionID, SDK: slices.Clone(c.sdk),
+		SessionID: c.sessionID, SDK: c.sdkCopy(),
 	}
 	c.snapMu.Lock()
 	c.snap = s
