@@ -140,6 +140,8 @@ func (p *page) Note(n client.Note) {
 		dispatch("tokenlab:notice", map[string]any{"type": "revoked", "reason": n.Reason})
 	case client.NoteSignedOut:
 		dispatch("tokenlab:notice", map[string]any{"type": "signed_out", "reason": n.Reason, "message": n.Message})
+	case client.NoteSDK:
+		sdkNote(n.SDK)
 	case client.NoteLab:
 		dispatch("tokenlab:notice", map[string]any{"type": "lab", "action": n.Reason, "message": n.Message})
 		p.mark(lifetime.KindFault, "lab: "+n.Message)

@@ -25,6 +25,7 @@ type ui struct {
 	miniIdentity, miniCountdown, miniGrants js.Value
 
 	liveView, inspectView *tokenView
+	sdk                   *sdkCard
 	inspected             *token.Token
 	lastStatus            view.Status
 	// expiringUntil keeps the status pill at "expiring" for a moment after
@@ -50,6 +51,7 @@ func newUI() *ui {
 	}
 	u.liveView = newTokenView(byID("live-view"))
 	u.inspectView = newTokenView(byID("inspect-view"))
+	u.sdk = newSDKCard()
 	return u
 }
 
@@ -241,6 +243,7 @@ func (u *ui) render(s client.Snapshot, now time.Time) {
 	}
 	u.busy(s.SigningIn)
 	u.tickStatus(s, now)
+	u.sdk.render(s)
 }
 
 // tick runs four times a second: countdowns, status and clock offset.
