@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,6 +174,89 @@ func TestDirectoryBounds(t *testing.T) {
 	for i := 1; i < len(replayed); i++ {
 		if replayed[i].EventMS < replayed[i-1].EventMS {
 			t.Errorf("replay out of order: %+v before %+v", replayed[i-1], replayed[i])
+		}
+	}
+}
+
+// TestDirectoryUnderParallelConnections: connections of several identities
+// open, update and close at once from many goroutines while operators list
+// and tabs replay; every one ends listed once, closed, and the watcher
+// heard each change (run with -race).
+func TestDirectoryUnderParallelConnections(t *testing.T) {
+	const clients = 24
+	m := mustMinter(t, creds, nil)
+	d := sdkconn.NewDirectory()
+	var mu sync.Mutex
+	heard := map[string][]string{}
+	closed := make(chan struct{}, clients)
+	d.Watch(func(_ string, msg protocol.Message) {
+		mu.Lock()
+		heard[msg.SDKID] = append(heard[msg.SDKID], msg.Event+"/"+msg.State)
+		mu.Unlock()
+		if msg.State == protocol.SDKClosed {
+			closed <- struct{}{}
+		}
+	})
+	_, url := mustServer(t, sdkconn.Options{Minter: m, Directory: d})
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range clients {
+		identity := fmt.Sprintf("p%d", i%4)
+		first, next := syncToken(t, m, identity, time.Hour), syncToken(t, m, identity, 2*time.Hour)
+		c := dial(t, url)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			c.init(first)
+			c.send(twilsock.Header{Method: twilsock.MethodUpdate, ID: "TMup", Token: next}, nil)
+			c.next(5 * time.Second)
+			c.ws.Close()
+		}()
+	}
+	stop := make(chan struct{})
+	readers := make(chan struct{})
+	go func() {
+		defer close(readers)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				d.All()
+				d.Replay("p0", func(protocol.Message) {})
+			}
+		}
+	}()
+	close(start)
+	wg.Wait()
+	timeout := time.After(5 * time.Second)
+	for range clients {
+		select {
+		case <-closed:
+		case <-timeout:
+			t.Fatal("not every connection was heard closing within 5 s")
+		}
+	}
+	n := 0
+	for _, s := range d.All() {
+		if s.State == protocol.SDKClosed {
+			n++
+		}
+	}
+	if n != clients {
+		t.Errorf("%d connections listed as closed, want %d", n, clients)
+	}
+	close(stop)
+	<-readers
+	mu.Lock()
+	defer mu.Unlock()
+	if len(heard) != clients {
+		t.Errorf("the watcher heard of %d connections, want %d", len(heard), clients)
+	}
+	for id, events := range heard {
+		if got := strings.Join(events, " "); got != "connected/open updated/open closed/closed" {
+			t.Errorf("%s: heard %q, want connected, updated, closed", id, got)
 		}
 	}
 }
