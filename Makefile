@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/tokenlab
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test vet fmt web-assets fuzz bench clean
+.PHONY: help build run example test vet fmt web-assets fuzz bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,16 @@ web-assets: ## build the page's program (wasm) and wasm_exec.js
 # environment (`make run PORT=9000` puts PORT there), then its flags.
 run: build ## build, then start the server (PORT from .env or the environment; default 8080)
 	./$(BIN) serve
+
+# example runs tokenlab on :8080 with the example app (web/examples/app) on
+# http://localhost:3000, the app's origin in TOKENLAB_ALLOWED_ORIGINS, until
+# Ctrl-C; the Playwright example (web/examples/playwright) tests against it.
+example: build ## run tokenlab and the example app that uses its embed (http://localhost:3000)
+	$(GO) build -o bin/example-app ./web/examples/app/serve
+	@trap 'kill $$tokenlab $$app 2>/dev/null' EXIT INT TERM; \
+	TOKENLAB_ALLOWED_ORIGINS=http://localhost:3000 ./$(BIN) serve --port 8080 & tokenlab=$$!; \
+	bin/example-app -addr localhost:3000 -tokenlab http://localhost:8080 & app=$$!; \
+	wait
 
 # test builds the binary first: the page's browser tests (web/e2e) drive
 # the real bin/tokenlab in headless Chromium. DOM-free browser code is also
