@@ -30,6 +30,7 @@ func startApp() (stop func(), err error) {
 		w.Write([]byte(appPage))
 	})
 	mux.Handle("/embed", embedHost()) // embed_test.go
+	mux.Handle("/example/", exampleHost()) // example_test.go
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	appURL = "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
