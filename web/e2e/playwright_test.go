@@ -48,7 +48,7 @@ func TestPlaywrightExample(t *testing.T) {
 	cmd.Dir = playwrightDir
 	cmd.Env = append(os.Environ(),
 		"TOKENLAB_URL="+tokenlabOrigin(),
-		"APP_URL="+appURL+"/",
+		"APP_URL="+appURL+"/example/",
 		"TOKENLAB_ADMIN_TOKEN="+adminToken,
 		"TOKENLAB_CHROMIUM="+chromium,
 	)

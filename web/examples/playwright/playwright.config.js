@@ -8,10 +8,11 @@ const appURL = process.env.APP_URL ?? "http://localhost:3000/";
 
 module.exports = defineConfig({
   testDir: "tests",
-  timeout: 60_000,
+  timeout: 90_000,
   workers: 1,
   reporter: process.env.CI ? "line" : "list",
   use: {
+    actionTimeout: 20_000,
     baseURL: appURL,
     tokenlabURL: process.env.TOKENLAB_URL ?? "http://localhost:8080",
     // Debian's Chromium (`apt-get install chromium`): nothing to download.

@@ -1,22 +1,93 @@
-// @ts-check
+// The example app (web/examples/app) gets its tokens from tokenlab's embed
+// and hands each to its SDK client (a stand-in that records every
+// updateToken and judges each token as Twilio would). The test causes
+// each of the lab's faults and checks that the client gets a fresh, valid
+// token after it.
 const { test, expect } = require("./tokenlab");
 
-test("the page renews through the lab's faults", async ({ app: page, lab, tokenlabURL, playwright }) => {
-  const user = `pw-${Date.now()}`;
-  await page.goto(tokenlabURL + "/");
-  await page.getByLabel("Username").fill(user);
-  await page.getByLabel("Password").fill("any password");
-  await page.getByLabel("Lifetime (ttl, seconds)").fill("600");
-  await page.getByRole("button", { name: "Sign in and mint" }).click();
-  await page.waitForFunction(() => window.tokenlab.snapshot().connected);
+// The README's example.
+test("the app's client gets a fresh token after an expiry", async ({ page, lab }) => {
+  await page.goto("?ttl=10");
+  await page.waitForFunction(() => window.app?.client.calls.length === 1);
+  const session = await page.evaluate(() => tokenlab.snapshot().sessionId);
+  // tokenlab mints one token per identity per second: order in the next one.
+  await page.waitForFunction(() => Date.now() >= (Math.floor(app.client.calls[0].at / 1000) + 1) * 1000);
+  await lab.expire(session); // POST /admin/sessions/{id}/expire
+  await page.waitForFunction(() => app.client.calls.length === 2 && app.client.calls[1].ok);
+});
 
-  const api = await playwright.request.newContext({ baseURL: tokenlabURL,
-    extraHTTPHeaders: process.env.TOKENLAB_ADMIN_TOKEN ? { Authorization: `Bearer ${process.env.TOKENLAB_ADMIN_TOKEN}` } : {} });
-  const { sessions } = await (await api.get("/admin/sessions")).json();
-  const id = sessions.find((s) => s.identity === user).id;
+test("the app's client gets a fresh token through every fault", async ({ page, lab }) => {
+  await page.goto(`?username=pw-${Date.now()}&ttl=10`);
+  await page.waitForFunction(() => window.app?.client.calls.length === 1);
+  let session = await page.evaluate(() => tokenlab.snapshot().sessionId);
+  await page.waitForFunction(() => tokenlab.snapshot().connected);
 
-  const renewals = () => page.evaluate(() => window.tokenlab.snapshot().renewals);
-  await page.waitForFunction((exp) => Date.now() / 1000 >= exp - 600 + 1, await page.evaluate(() => window.tokenlab.snapshot().expiresAt));
-  await lab.expire(id);
-  await expect.poll(renewals).toBe(1);
+  // freshToken causes something, then waits for the client's next token
+  // and checks the client took it. Tokens minted within one second are
+  // the same token, so it starts in the next second.
+  const freshToken = async (cause) => {
+    const n = await page.evaluate(() => app.client.calls.length);
+    await page.waitForFunction(() => Date.now() / 1000 >= Math.floor(app.client.calls.at(-1).at / 1000) + 1);
+    await cause();
+    await page.waitForFunction((n) => app.client.calls.length > n, n);
+    expect(await page.evaluate(() => app.client.calls.at(-1))).toMatchObject({ ok: true });
+  };
+
+  await test.step("the embed renews on its own", () => freshToken(async () => {}));
+  await test.step("expire now", () => freshToken(() => lab.expire(session)));
+  await test.step("warn now, from the page's test hook", () => freshToken(() => page.evaluate(() => tokenlab.test.warnNow())));
+  for (const status of [401, 429, 500, 503]) {
+    await test.step(`two renewals fail with ${status}`, () =>
+      freshToken(async () => {
+        await lab.fail(session, 2, status);
+        await lab.warn(session);
+      }));
+  }
+  await test.step("a renewal held 1.5 s", () =>
+    freshToken(async () => {
+      await lab.delay(session, 1500);
+      await lab.warn(session);
+    }));
+
+  await test.step("a server clock an hour ahead", async () => {
+    await lab.skew(session, 3600);
+    const n = await page.evaluate(() => app.client.calls.length);
+    await lab.expire(session);
+    await page.waitForFunction((n) => app.client.calls.length > n, n);
+    expect(await page.evaluate(() => app.client.calls.at(-1))).toMatchObject({ ok: false, code: 20105 });
+    await freshToken(async () => {
+      await lab.skew(session, 0);
+      await lab.expire(session);
+    });
+  });
+
+  for (const code of [1001, 1006]) {
+    await test.step(`sockets dropped with ${code}`, async () => {
+      await lab.drop(session, code);
+      await page.waitForFunction(() => window.events.some((e) => e.type === "disconnected") && tokenlab.snapshot().connected);
+      await freshToken(async () => expect(await lab.warn(session)).toMatchObject({ connections: 1 }));
+      await page.evaluate(() => (window.events = []));
+    });
+  }
+
+  await test.step("the session ends (4002): the app signs in again", async () => {
+    const had = await page.evaluate(() => app.client.calls.map((c) => c.jti));
+    await lab.drop(session, 4002);
+    await expect(page.locator("#client-status")).toHaveText("session ended: sign in again");
+    await page.waitForFunction(() => Date.now() / 1000 >= Math.floor(app.client.calls.at(-1).at / 1000) + 1);
+    await page.getByRole("button", { name: "Sign in again" }).click();
+    await page.waitForFunction(() => window.app?.client.calls.length === 1);
+    const first = await page.evaluate(() => app.client.calls[0]);
+    expect(first.ok).toBe(true);
+    expect(had).not.toContain(first.jti);
+    session = await page.evaluate(() => tokenlab.snapshot().sessionId);
+    await page.waitForFunction(() => tokenlab.snapshot().connected);
+  });
+
+  await test.step("revoked: the session ends", async () => {
+    await lab.revoke(session);
+    await expect(page.locator("#client-status")).toHaveText("signed out by tokenlab");
+  });
+
+  expect(await page.evaluate(() => app.client.calls.filter((c) => !c.ok && c.code !== 20105))).toEqual([]);
 });

@@ -1,12 +1,12 @@
-// @ts-check
 // Fixtures for testing an app that gets its Twilio tokens from tokenlab.
 //
 //   lab   orders faults for a session through tokenlab's operator routes
-//         (/admin/sessions/{id}/…): expire, warn, fail, delay, skew, drop,
-//         revoke. Set TOKENLAB_ADMIN_TOKEN when tokenlab is not on this
-//         machine's loopback.
-//   app   the app's page, opened with every tokenlab:* event recorded in
-//         window.events; the test fails if the page throws.
+//         (POST /admin/sessions/{id}/expire, warn, fail, skew, drop,
+//         revoke). They answer this machine's loopback; elsewhere, set
+//         TOKENLAB_ADMIN_TOKEN for tokenlab and for the test.
+//   page  as Playwright's, with every tokenlab:* event recorded in
+//         window.events from the start, and failing the test if the page
+//         throws.
 const { test: base, expect } = require("@playwright/test");
 
 exports.expect = expect;
@@ -21,24 +21,24 @@ exports.test = base.extend({
       baseURL: tokenlabURL,
       extraHTTPHeaders: token ? { Authorization: `Bearer ${token}` } : {},
     });
-    const order = async (sessionId, action, body) => {
-      const res = await api.post(`/admin/sessions/${sessionId}/${action}`, { data: body });
-      expect(res.ok(), `POST …/${action}: ${res.status()} ${await res.text()}`).toBe(true);
+    const order = async (session, action, body) => {
+      const res = await api.post(`/admin/sessions/${session}/${action}`, { data: body });
+      expect(res.ok(), `POST /admin/sessions/…/${action}: ${res.status()} ${await res.text()}`).toBe(true);
       return res.json();
     };
     await use({
-      expire: (id) => order(id, "expire"),
-      warn: (id) => order(id, "warn"),
-      fail: (id, count, status) => order(id, "fail", { count, status }),
-      delay: (id, ms) => order(id, "fail", { delay_ms: ms }),
-      skew: (id, seconds) => order(id, "skew", { seconds }),
-      drop: (id, code) => order(id, "drop", { code }),
-      revoke: (id) => order(id, "revoke"),
+      expire: (session) => order(session, "expire"),
+      warn: (session) => order(session, "warn"),
+      fail: (session, count, status) => order(session, "fail", { count, status }),
+      delay: (session, ms) => order(session, "fail", { delay_ms: ms }),
+      skew: (session, seconds) => order(session, "skew", { seconds }),
+      drop: (session, code) => order(session, "drop", { code }),
+      revoke: (session) => order(session, "revoke"),
     });
     await api.dispose();
   },
 
-  app: async ({ page }, use) => {
+  page: async ({ page }, use) => {
     await page.addInitScript(() => {
       window.events = [];
       for (const name of ["tokenlab:token", "tokenlab:notice", "tokenlab:error"])
