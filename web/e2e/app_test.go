@@ -29,7 +29,7 @@ func startApp() (stop func(), err error) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(appPage))
 	})
-	mux.Handle("/embed", embedHost()) // embed_test.go
+	mux.Handle("/embed", embedHost())      // embed_test.go
 	mux.Handle("/example/", exampleHost()) // example_test.go
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
