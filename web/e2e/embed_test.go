@@ -182,6 +182,12 @@ func TestEmbedPanelKeyboardAndIsolation(t *testing.T) {
 	if got := inPanel(t, ctx, `[root.getElementById("full").hidden, root.getElementById("toggle").getAttribute("aria-expanded"), root.querySelectorAll("#live-view .grant-card").length, root.querySelectorAll("#live-view .findings li").length > 0].join(" ")`); got != "false true 1 true" {
 		t.Errorf("after Enter: %q, want the full view open with a grant card and lint", got)
 	}
+	// The full view reads top to bottom as written: the connection line,
+	// the live token, the chart, the timeline (the page's own grid
+	// placement does not apply inside the panel).
+	if got := inPanel(t, ctx, `["#full > .state", "#live", "#lifetime-card", "#timeline"].map((s) => root.querySelector(s).getBoundingClientRect().top).every((y, i, a) => i === 0 || a[i-1] < y)`); got != "true" {
+		t.Errorf("the full view's parts are out of order")
+	}
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("\x1b")); err != nil { // Escape
 		t.Fatal(err)
 	}
