@@ -42,11 +42,15 @@ func uiRoot() js.Value {
 // startEmbed hands the client the sign-in embed.js sent: at once when its
 // answer has come, else when it comes.
 func startEmbed(c *client.Client) {
-	if v := embedHost.Get("answer"); v.Truthy() {
+	// Taken once: the answer holds a token, which the host page's global
+	// need not keep.
+	v, p := embedHost.Get("answer"), embedHost.Get("signIn")
+	embedHost.Delete("answer")
+	embedHost.Delete("signIn")
+	if v.Truthy() {
 		c.SignInWith(fromBoot(v))
 		return
 	}
-	p := embedHost.Get("signIn")
 	go func() {
 		v, err := await(p)
 		r := client.Response{Err: err, Sent: time.Now(), Received: time.Now()}

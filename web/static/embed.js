@@ -79,7 +79,7 @@
     // program takes the answer when it starts (wasm/embed.go).
     const signIn = post("/token", JSON.stringify({ username: o.username, password: o.password, ttl: o.ttl, grants: o.grants }));
     const boot_ = { origin, signIn };
-    signIn.then((answer) => { boot_.answer = answer; });
+    signIn.then((answer) => { if (boot_.signIn) boot_.answer = answer; });
     try {
       if (!document.body) await new Promise((ok) => addEventListener("DOMContentLoaded", ok, { once: true }));
       host = document.createElement("tokenlab-panel");
