@@ -80,6 +80,11 @@ func TestCrossSiteSessionCookieUnderTLS(t *testing.T) {
 	if resp.Header.Get("Access-Control-Allow-Origin") != crossSiteApp || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Errorf("cross-site sign-in CORS headers: %v", resp.Header)
 	}
+	// The program reads the server's clock from Date: the app's page may
+	// read it.
+	if got := resp.Header.Get("Access-Control-Expose-Headers"); !strings.Contains(got, "Date") {
+		t.Errorf("Access-Control-Expose-Headers %q, want Date", got)
+	}
 	// The browser sends it back from that site: renewals work.
 	if r := postFrom(t, tlsSrv, "/token/refresh", crossSiteApp, "cross-site", c.Value, ""); r.StatusCode != 200 {
 		t.Errorf("cross-site refresh with the cookie: %d", r.StatusCode)
