@@ -22,6 +22,9 @@
   // requestTimeout matches the program's own bound (wasm/fetch.go).
   const requestTimeout = 10000;
 
+  const api = (globalThis.tokenlab = globalThis.tokenlab || {});
+  if (api.embed) return; // embed.js ran already: one program per page
+
   // The program's download and compilation start now, while the app's
   // own scripts load, not when it calls embed(): the sign-in is then the
   // only wait it adds. A failure (a CSP without 'wasm-unsafe-eval') is
@@ -31,7 +34,6 @@
     : Promise.reject(new Error("this browser cannot run WebAssembly"));
   module.catch(() => {});
 
-  const api = (globalThis.tokenlab = globalThis.tokenlab || {});
   const fire = (name, detail) => window.dispatchEvent(new CustomEvent(name, { detail }));
   let started = null;
   let host = null;
