@@ -227,10 +227,11 @@ func TestEmbeddedHandler(t *testing.T) {
 // embedFiles are testFiles with the embed's parts.
 func embedFiles(tb testing.TB) fstest.MapFS {
 	files := testFiles(tb)
-	files["index.html"] = &fstest.MapFile{Data: []byte(`<html data-wasm="{{/gen/tokenlab.wasm}}"><main><details id="lab" class="lab"><button data-lab="expire">Expire now</button></details></main>` +
+	files["index.html"] = &fstest.MapFile{Data: []byte(`<html data-wasm="{{/gen/tokenlab.wasm}}"><main><details id="lab" class="lab"><button data-lab="expire">Expire now</button></details>` +
+		`<section id="sdk-card" class="card" hidden><ul id="sdk-list"></ul></section></main>` +
 		`<template id="token-view"><div class="tv"></div></template>`)}
 	files["embed.js"] = &fstest.MapFile{Data: []byte(`(() => { const wasm = "{{/gen/tokenlab.wasm}}"; const css = "{{css}}"; const html = "{{html}}"; })();`)}
-	files["embed.html"] = &fstest.MapFile{Data: []byte(`<div id="full">{{#lab}}</div>{{#token-view}}`)}
+	files["embed.html"] = &fstest.MapFile{Data: []byte(`<div id="full">{{#lab}}{{#sdk-card}}</div>{{#token-view}}`)}
 	files["embed.css"] = &fstest.MapFile{Data: []byte(`:host { all: initial !important; }`)}
 	files["style.css"] = &fstest.MapFile{Data: []byte(`:root { --bg: #fff; } body{}`)}
 	return files
@@ -255,7 +256,8 @@ func TestEmbedScriptIsOneCrossOriginScript(t *testing.T) {
 			t.Fatalf("embed.js has no string %s:\n%s", name, body)
 		}
 	}
-	if want := `<div id="full"><details id="lab" class="lab"><button data-lab="expire">Expire now</button></details></div><template id="token-view"><div class="tv"></div></template>`; markup != want {
+	if want := `<div id="full"><details id="lab" class="lab"><button data-lab="expire">Expire now</button></details>` +
+		`<section id="sdk-card" class="card" hidden><ul id="sdk-list"></ul></section></div><template id="token-view"><div class="tv"></div></template>`; markup != want {
 		t.Errorf("the embed's markup is %s, want %s", markup, want)
 	}
 	if want := ":host { --bg: #fff; } body{}\n:host { all: initial !important; }"; style != want {

@@ -11,8 +11,9 @@ import (
 // The embed: /embed.js, served to pages on any origin, puts the page's
 // program into their page, inside a shadow root (docs/embed.md). It is
 // assembled once, at start: wasm_exec.js, then static/embed.js with the
-// panel's markup (static/embed.html, with the page's own lab drawer and
-// token view cut from index.html, so both show the same) and its style
+// panel's markup (static/embed.html, with the page's own lab drawer, SDK
+// connections card and token view cut from index.html, so both show the
+// same) and its style
 // (the page's style.css, then static/embed.css) filled in. One script, so
 // the host page waits for one request before the program's own download.
 
@@ -42,6 +43,7 @@ func (h *handler) assembleEmbed(index []byte) error {
 	html := string(markup.raw)
 	for _, cut := range []struct{ mark, start, end string }{
 		{"{{#lab}}", `<details id="lab"`, "</details>"},
+		{"{{#sdk-card}}", `<section id="sdk-card"`, "</section>"},
 		{"{{#token-view}}", `<template id="token-view">`, "</template>"},
 	} {
 		i := bytes.Index(index, []byte(cut.start))

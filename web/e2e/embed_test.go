@@ -182,6 +182,10 @@ func TestEmbedPanelKeyboardAndIsolation(t *testing.T) {
 	if got := inPanel(t, ctx, `[root.getElementById("full").hidden, root.getElementById("toggle").getAttribute("aria-expanded"), root.querySelectorAll("#live-view .grant-card").length, root.querySelectorAll("#live-view .findings li").length > 0].join(" ")`); got != "false true 1 true" {
 		t.Errorf("after Enter: %q, want the full view open with a grant card and lint", got)
 	}
+	// The SDK connections card is the page's own, for the embed's identity.
+	if got := inPanel(t, ctx, `[root.getElementById("sdk-card").hidden, root.getElementById("sdk-identity").textContent].join(" ")`); got != "false panel" {
+		t.Errorf("the embed's SDK card: hidden, identity = %q, want it shown for panel", got)
+	}
 	// The full view reads top to bottom as written: the connection line,
 	// the live token, the chart, the timeline (the page's own grid
 	// placement does not apply inside the panel).
