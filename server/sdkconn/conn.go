@@ -153,8 +153,8 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 func (e *Endpoint) Shutdown() { e.pool.shutdown() }
 
 // conn is one twilsock connection: one read goroutine (readPump, which answers
-// each frame before reading the next) and one write goroutine
-// (writePump); the lifecycle's timer queues its frames like any other.
+// each frame before reading the next) and a socket that writes what is
+// queued; the lifecycle's timer queues its frames like any other.
 type conn struct {
 	*socket
 	e    *Endpoint

@@ -16,8 +16,8 @@ type goingAway interface {
 	goAway()
 }
 
-// pooled is a connection the pool runs: its socket's writer, its own
-// reader, and what it leaves behind.
+// pooled is a connection the pool runs: its socket, its own reader, and
+// what it leaves behind.
 type pooled interface {
 	goingAway
 	sock() *socket
@@ -31,7 +31,7 @@ type pooled interface {
 // serve answers a request for an SDK socket. A request that is not an
 // upgrade gets 400 and usage (what the path is for, for a person who
 // opened it); past maxConns, 503. Otherwise it upgrades the request and
-// runs the connection newConn makes, one writer and one reader, until it
+// runs the connection newConn makes, its reader and its socket, until it
 // ends.
 func (p *pool) serve(w http.ResponseWriter, r *http.Request, product, usage string, newConn func(*websocket.Conn) pooled) {
 	if !websocket.IsWebSocketUpgrade(r) {
@@ -51,14 +51,11 @@ func (p *pool) serve(w http.ResponseWriter, r *http.Request, product, usage stri
 	}
 	c := newConn(ws)
 	s := c.sock()
+	p.writers.Add(1)
+	s.start(p.writers.Done)
 	if !p.track(r, c) {
 		s.shut(websocket.CloseGoingAway, "the server is shutting down")
 	}
-	p.writers.Add(1)
-	go func() {
-		defer p.writers.Done()
-		s.writePump()
-	}()
 	go func() {
 		c.readPump()
 		close(s.readerDone)
@@ -85,8 +82,8 @@ type pool struct {
 	// servers are the http.Servers this pool asked to be told of their
 	// shutdown.
 	servers map[*http.Server]bool
-	// writers counts the connections whose writer still runs: Drain waits
-	// for them to have sent their close.
+	// writers counts the connections whose socket is not over yet: Drain
+	// waits for them to have sent their close.
 	writers sync.WaitGroup
 }
 
