@@ -85,9 +85,12 @@ type Endpoint struct {
 	pool *pool
 }
 
-// upgrader keeps per-connection memory small, as /ws's does.
+// upgrader keeps per-connection memory small: an SDK's frames are small
+// and few (at most MessageRate a second), so a 256-byte read buffer costs
+// a second read for an init frame, and saves 0.7 KiB of every idle
+// connection (figure 11); writes borrow a pooled buffer.
 var upgrader = websocket.Upgrader{
-	ReadBufferSize:  1024,
+	ReadBufferSize:  256,
 	WriteBufferSize: 1024,
 	WriteBufferPool: &sync.Pool{},
 	// The SDK's socket comes from the user's app, another origin. The
