@@ -74,6 +74,7 @@ type bench struct {
 	fig10 fig10
 	figTS figTwilsock      // figures 11 and 12
 	errs  map[string]error // figure → why it was not measured
+	want  []string         // the figures asked for
 }
 
 type fig1 struct {
@@ -139,6 +140,7 @@ func runBench(out, wasmPath, goCmd, figures, profileDir string) error {
 	b.logf("bench: %s", m.oneLine())
 
 	want := strings.Split(figures, ",")
+	b.want = want
 	steps := []struct {
 		figs []string
 		run  func(context.Context) error

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -283,6 +285,18 @@ func (b *bench) benchTwilsock(ctx context.Context) error {
 	}
 	if f.rssAfter, f.goroutinesAfter, err = srv.settle(); err != nil {
 		return err
+	}
+	if b.profileDir != "" {
+		// What the idle connections hold: the heap by allocation site, and
+		// the runtime's MemStats (stacks included) at its end.
+		if heap, err := srv.debugGet("/debug/pprof/heap?gc=1"); err != nil {
+			b.logf("  heap profile: %v", err)
+		} else if err := os.WriteFile(filepath.Join(b.profileDir, "fig11-idle-heap.pprof"), []byte(heap), 0o644); err != nil {
+			b.logf("  heap profile: %v", err)
+		}
+	}
+	if !slices.Contains(b.want, "12") {
+		return nil
 	}
 	firstDue := minExp.Add(-lead - renew.MaxJitter(lead))
 	f.setupMargin = time.Until(firstDue)
