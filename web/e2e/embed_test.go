@@ -268,20 +268,41 @@ func TestEmbedSignInFailureRejects(t *testing.T) {
 }
 
 // TestEmbedCSPWithoutWasmEvalIsABootError: a host page whose CSP forbids
-// compiling WebAssembly gets tokenlab:error with code "boot", saying what
-// to allow, and the promise rejects with the same message.
+// compiling WebAssembly, or fetching from tokenlab, gets tokenlab:error
+// with code "boot", saying what to allow, and the promise rejects with the
+// same message; the same page allowing both gets its token.
 func TestEmbedCSPWithoutWasmEvalIsABootError(t *testing.T) {
-	ctx := newTab(t, 30*time.Second)
 	origin := tokenlabOrigin()
-	csp := "default-src 'self'; script-src 'self' " + origin + "; connect-src " + origin
-	openEmbedHost(t, ctx, "&csp="+url.QueryEscape(csp))
-	got := awaited(t, ctx, embedJS(`{username: "csp", password: "pw"}`))
-	if !strings.HasPrefix(got, "rejected: ") || !strings.Contains(got, "wasm-unsafe-eval") {
-		t.Fatalf("tokenlab.embed = %q, want a rejection naming wasm-unsafe-eval", got)
-	}
-	ev := awaited(t, ctx, `(async () => JSON.stringify(window.__got.events.filter((e) => e.name === "tokenlab:error").map((e) => e.detail)))()`)
-	if !strings.Contains(ev, `"code":"boot"`) {
-		t.Errorf("tokenlab:error events %s, want code boot", ev)
+	ws := "ws://" + strings.TrimPrefix(origin, "http://")
+	for _, tt := range []struct {
+		name, csp string
+		boot      bool
+	}{
+		{"without 'wasm-unsafe-eval'", "default-src 'self'; script-src 'self' " + origin + "; connect-src " + origin + " " + ws, true},
+		{"without tokenlab in connect-src", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' " + origin + "; connect-src 'self'", true},
+		{"allowing both", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' " + origin + "; connect-src " + origin + " " + ws, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := newTab(t, 30*time.Second)
+			openEmbedHost(t, ctx, "&csp="+url.QueryEscape(tt.csp))
+			got := awaited(t, ctx, embedJS(`{username: "csp", password: "pw"}`))
+			ev := awaited(t, ctx, `(async () => JSON.stringify(window.__got.events.filter((e) => e.name === "tokenlab:error").map((e) => e.detail)))()`)
+			if !tt.boot {
+				if strings.HasPrefix(got, "rejected") || ev != "[]" {
+					t.Fatalf("tokenlab.embed = %q, errors %s, want a token", got, ev)
+				}
+				waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 10*time.Second)
+				return
+			}
+			if !strings.HasPrefix(got, "rejected: ") || !strings.Contains(got, "wasm-unsafe-eval") || !strings.Contains(got, "connect-src") {
+				t.Fatalf("tokenlab.embed = %q, want a rejection saying what the CSP must allow", got)
+			}
+			msg := strings.TrimPrefix(got, "rejected: ")
+			quoted := strconv.Quote(msg)
+			if !strings.Contains(ev, `"code":"boot"`) || !strings.Contains(ev, quoted[1:len(quoted)-1]) {
+				t.Errorf("tokenlab:error events %s, want code boot with %q", ev, msg)
+			}
+		})
 	}
 }
 
