@@ -166,11 +166,11 @@ type conn struct {
 	mu    sync.Mutex // guards the fields below
 	ident string     // set by a successful init
 	seq   int
-	rec   *Status // the directory's record, from a successful init
+	rec   *record // the directory's record, from a successful init
 }
 
 // record returns the connection's directory record (nil before init).
-func (c *conn) record() *Status {
+func (c *conn) record() *record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.rec

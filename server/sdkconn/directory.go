@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,57 @@ func (s Status) Message() protocol.Message {
 	return m
 }
 
+// record is what the directory keeps of one connection: small, since every
+// open connection has one (a Status is three times its size). Names are
+// indexes into productNames and eventNames; times are unix milliseconds.
+type record struct {
+	identity       string
+	exp, at, since int64 // token expiry (0: none), last event, connect
+	seq            uint32
+	errorCode      int32
+	product, event uint8
+	closed         bool
+}
+
+// The names a record's product and event index; both lists are fixed, so
+// records read them without a lock.
+var (
+	productNames = []string{"twilsock", ProductSync, ProductConversations, ProductSync + "+" + ProductConversations, ProductVoice}
+	eventNames   = []string{protocol.SDKConnected, protocol.SDKWarned, protocol.SDKUpdated, protocol.SDKRefused, protocol.SDKExpired, protocol.SDKEnded}
+)
+
+// index returns name's index in names; 0 when it is not there (for a
+// product: "twilsock", the endpoint's name).
+func index(names []string, name string) uint8 {
+	return uint8(max(slices.Index(names, name), 0))
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// statusLocked is r as operators see it. Callers hold the directory's
+// lock, which guards r.
+func statusLocked(r *record) Status {
+	state := protocol.SDKOpen
+	if r.closed {
+		state = protocol.SDKClosed
+	}
+	return Status{ID: "S" + strconv.FormatUint(uint64(r.seq), 10), Product: productNames[r.product], Identity: r.identity,
+		TokenExp: fromMS(r.exp), Event: eventNames[r.event], ErrorCode: int(r.errorCode),
+		EventAt: fromMS(r.at), Connected: fromMS(r.since), State: state}
+}
+
 // Directory lists the SDK connections of both endpoints (twilsock and
 // Voice) by identity, with their last event, and tells a watcher of every
 // change: the hub, which pushes it to the tabs of the identity's sessions.
@@ -59,18 +111,18 @@ func (s Status) Message() protocol.Message {
 // directory with its own lock held.
 type Directory struct {
 	mu  sync.Mutex
-	seq int
+	seq uint32
 	// byIdentity holds each identity's connections in a slice, not a map
 	// of its own: an identity has a handful at most, often one, and
 	// 10,000 identities would each carry a map's overhead.
-	byIdentity map[string][]*Status
-	ended      []*Status // oldest first
+	byIdentity map[string][]*record
+	ended      []*record // oldest first
 	watch      func(identity string, m protocol.Message)
 }
 
 // NewDirectory returns an empty directory.
 func NewDirectory() *Directory {
-	return &Directory{byIdentity: make(map[string][]*Status)}
+	return &Directory{byIdentity: make(map[string][]*record)}
 }
 
 // Watch makes f hear every change, as an "sdk" message for identity's tabs
@@ -82,18 +134,18 @@ func (d *Directory) Watch(f func(identity string, m protocol.Message)) {
 }
 
 // open records a connection whose token was accepted.
-func (d *Directory) open(product, identity string, exp time.Time) *Status {
+func (d *Directory) open(product, identity string, exp time.Time) *record {
 	if d == nil {
 		return nil
 	}
-	now := time.Now()
+	now := time.Now().UnixMilli()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := &Status{Product: product, Identity: identity, TokenExp: exp,
-		Event: protocol.SDKConnected, EventAt: now, Connected: now, State: protocol.SDKOpen}
-	d.addLocked(s)
-	d.changedLocked(s)
-	return s
+	r := &record{identity: identity, exp: ms(exp), at: now, since: now,
+		product: index(productNames, product), event: index(eventNames, protocol.SDKConnected)}
+	d.addLocked(r)
+	d.changedLocked(r)
+	return r
 }
 
 // refused records a connection refused at its first token, for an
@@ -106,62 +158,62 @@ func (d *Directory) refused(product, identity string, code int) {
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := &Status{Product: product, Identity: identity, Event: protocol.SDKRefused, ErrorCode: code,
-		EventAt: now, Connected: now, State: protocol.SDKClosed}
-	d.addLocked(s)
-	d.endedLocked(s, now)
-	d.changedLocked(s)
+	r := &record{identity: identity, at: now.UnixMilli(), since: now.UnixMilli(), errorCode: int32(code), closed: true,
+		product: index(productNames, product), event: index(eventNames, protocol.SDKRefused)}
+	d.addLocked(r)
+	d.endedLocked(r, now)
+	d.changedLocked(r)
 }
 
-// addLocked gives s an id and lists it. Callers hold d.mu.
-func (d *Directory) addLocked(s *Status) {
+// addLocked numbers r and lists it. Callers hold d.mu.
+func (d *Directory) addLocked(r *record) {
 	d.seq++
-	s.ID = "S" + strconv.Itoa(d.seq)
-	d.byIdentity[s.Identity] = append(d.byIdentity[s.Identity], s)
+	r.seq = d.seq
+	d.byIdentity[r.identity] = append(d.byIdentity[r.identity], r)
 }
 
-// set records event on s (a new exp when not zero).
-func (d *Directory) set(s *Status, event string, code int, exp time.Time) {
-	if d == nil || s == nil {
+// set records event on r (a new exp when not zero).
+func (d *Directory) set(r *record, event string, code int, exp time.Time) {
+	if d == nil || r == nil {
 		return
 	}
-	now := time.Now()
+	now := time.Now().UnixMilli()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if s.State == protocol.SDKClosed {
+	if r.closed {
 		return
 	}
-	s.Event, s.ErrorCode, s.EventAt = event, code, now
+	r.event, r.errorCode, r.at = index(eventNames, event), int32(code), now
 	if !exp.IsZero() {
-		s.TokenExp = exp
+		r.exp = exp.UnixMilli()
 	}
-	d.changedLocked(s)
+	d.changedLocked(r)
 }
 
-// close records that s's connection ended. An expiry or a refusal stays
+// close records that r's connection ended. An expiry or a refusal stays
 // its last event: it is why the connection closed.
-func (d *Directory) close(s *Status) {
-	if d == nil || s == nil {
+func (d *Directory) close(r *record) {
+	if d == nil || r == nil {
 		return
 	}
 	now := time.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if s.State == protocol.SDKClosed {
+	if r.closed {
 		return
 	}
-	s.State = protocol.SDKClosed
-	if s.Event != protocol.SDKExpired && s.Event != protocol.SDKRefused {
-		s.Event, s.ErrorCode = protocol.SDKEnded, 0
+	r.closed = true
+	if e := eventNames[r.event]; e != protocol.SDKExpired && e != protocol.SDKRefused {
+		r.event, r.errorCode = index(eventNames, protocol.SDKEnded), 0
 	}
-	s.EventAt = now
-	d.endedLocked(s, now)
-	d.changedLocked(s)
+	r.at = now.UnixMilli()
+	d.endedLocked(r, now)
+	d.changedLocked(r)
 }
 
-// endedLocked queues s, which closed, to be forgotten. Callers hold d.mu.
-func (d *Directory) endedLocked(s *Status, now time.Time) {
-	d.ended = append(d.ended, s)
+// endedLocked queues r, which closed, to be forgotten. Callers hold d.mu.
+func (d *Directory) endedLocked(r *record, now time.Time) {
+	d.ended = append(d.ended, r)
 	d.pruneLocked(now)
 }
 
@@ -169,12 +221,12 @@ func (d *Directory) endedLocked(s *Status, now time.Time) {
 // EndedLinger. Callers hold d.mu.
 func (d *Directory) pruneLocked(now time.Time) {
 	n := 0
-	for n < len(d.ended) && (len(d.ended)-n > MaxEnded || now.Sub(d.ended[n].EventAt) > EndedLinger) {
-		s := d.ended[n]
-		if same := slices.DeleteFunc(d.byIdentity[s.Identity], func(o *Status) bool { return o == s }); len(same) > 0 {
-			d.byIdentity[s.Identity] = same
+	for n < len(d.ended) && (len(d.ended)-n > MaxEnded || now.Sub(fromMS(d.ended[n].at)) > EndedLinger) {
+		r := d.ended[n]
+		if same := slices.DeleteFunc(d.byIdentity[r.identity], func(o *record) bool { return o == r }); len(same) > 0 {
+			d.byIdentity[r.identity] = same
 		} else {
-			delete(d.byIdentity, s.Identity)
+			delete(d.byIdentity, r.identity)
 		}
 		d.ended[n] = nil
 		n++
@@ -182,9 +234,9 @@ func (d *Directory) pruneLocked(now time.Time) {
 	d.ended = d.ended[n:]
 }
 
-func (d *Directory) changedLocked(s *Status) {
+func (d *Directory) changedLocked(r *record) {
 	if d.watch != nil {
-		d.watch(s.Identity, s.Message())
+		d.watch(r.identity, statusLocked(r).Message())
 	}
 }
 
@@ -197,14 +249,20 @@ func (d *Directory) All() []Status {
 	d.mu.Lock()
 	d.pruneLocked(time.Now())
 	out := make([]Status, 0, len(d.ended))
+	var order []uint32
 	for _, same := range d.byIdentity {
-		for _, s := range same {
-			out = append(out, *s)
+		for _, r := range same {
+			out = append(out, statusLocked(r))
+			order = append(order, r.seq)
 		}
 	}
 	d.mu.Unlock()
+	seq := make(map[string]uint32, len(out))
+	for i, s := range out {
+		seq[s.ID] = order[i]
+	}
 	slices.SortFunc(out, func(a, b Status) int {
-		return cmp.Or(cmp.Compare(a.Identity, b.Identity), a.Connected.Compare(b.Connected), cmp.Compare(len(a.ID), len(b.ID)), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(strings.Compare(a.Identity, b.Identity), a.Connected.Compare(b.Connected), cmp.Compare(seq[a.ID], seq[b.ID]))
 	})
 	return out
 }
@@ -220,13 +278,11 @@ func (d *Directory) Replay(identity string, send func(protocol.Message)) {
 	defer d.mu.Unlock()
 	d.pruneLocked(time.Now())
 	list := slices.Clone(d.byIdentity[identity])
-	slices.SortFunc(list, func(a, b *Status) int {
-		return cmp.Or(a.EventAt.Compare(b.EventAt), cmp.Compare(len(a.ID), len(b.ID)), cmp.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(list, func(a, b *record) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq)) })
 	if len(list) > MaxReplay {
 		list = list[len(list)-MaxReplay:]
 	}
-	for _, s := range list {
-		send(s.Message())
+	for _, r := range list {
+		send(statusLocked(r).Message())
 	}
 }

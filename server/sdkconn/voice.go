@@ -78,13 +78,13 @@ type voiceConn struct {
 
 	mu       sync.Mutex // guards the fields below
 	ident    string     // the identity admitted to the pool; set by the first accepted listen
-	rec      *Status    // the directory's record, from the first accepted listen
+	rec      *record    // the directory's record, from the first accepted listen
 	live     bool       // the current token is accepted and not expired
 	incoming bool       // the current token's voice grant allows incoming calls
 }
 
 // record returns the connection's directory record (nil before listen).
-func (c *voiceConn) record() *Status {
+func (c *voiceConn) record() *record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.rec
@@ -275,7 +275,7 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 			fmt.Sprintf("more than %d Voice signaling connections for identity %q: destroy some Devices", c.e.o.MaxConnsPerIdentity, a.Identity))
 		return
 	}
-	var rec *Status
+	var rec *record
 	if first {
 		rec = c.e.o.Directory.open(ProductVoice, a.Identity, a.Exp)
 	}
