@@ -13,8 +13,8 @@ import (
 
 // sdkCard lists the Twilio SDK connections whose token is for the signed-in
 // identity (the server's "sdk" messages), so that a demo shows the app's
-// side of the lifecycle beside the page's own. The page has the card; the
-// embed does not, and then it does nothing.
+// side of the lifecycle beside the page's own. The page and the embed's
+// full view have the card; without it, render does nothing.
 type sdkCard struct {
 	card, list, empty, identity js.Value
 	shown                       string // the rendered list, to skip redrawing it unchanged
