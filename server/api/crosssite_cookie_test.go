@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/config"
+	"github.com/tokenlab/tokenlab/server/device"
 	"github.com/tokenlab/tokenlab/server/session"
 )
 
@@ -45,9 +46,11 @@ func postFrom(tb testing.TB, srv *httptest.Server, path, origin, fetchSite, cook
 }
 
 // setCookie is the Set-Cookie line of the session cookie, "" for none.
-func setCookie(resp *http.Response) string {
+func setCookie(resp *http.Response) string { return setCookieNamed(resp, session.CookieName) }
+
+func setCookieNamed(resp *http.Response, name string) string {
 	for _, line := range resp.Header.Values("Set-Cookie") {
-		if strings.HasPrefix(line, session.CookieName+"=") {
+		if strings.HasPrefix(line, name+"=") {
 			return line
 		}
 	}
@@ -71,12 +74,15 @@ func TestCrossSiteSessionCookieUnderTLS(t *testing.T) {
 	if resp.StatusCode != 200 || c == nil {
 		t.Fatalf("cross-site sign-in over TLS: %d, cookie %v", resp.StatusCode, c)
 	}
-	raw := setCookie(resp)
-	for _, want := range []string{"SameSite=None", "Secure", "Partitioned", "HttpOnly"} {
-		if !strings.Contains(raw, want) {
-			t.Errorf("cross-site cookie %q lacks %s", raw, want)
+	// The device cookie (known browsers' sign-ins) comes back the same way.
+	for _, raw := range []string{setCookie(resp), setCookieNamed(resp, device.CookieName)} {
+		for _, want := range []string{"SameSite=None", "Secure", "Partitioned", "HttpOnly"} {
+			if !strings.Contains(raw, want) {
+				t.Errorf("cross-site cookie %q lacks %s", raw, want)
+			}
 		}
 	}
+	raw := setCookie(resp)
 	if resp.Header.Get("Access-Control-Allow-Origin") != crossSiteApp || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Errorf("cross-site sign-in CORS headers: %v", resp.Header)
 	}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokenlab/tokenlab/server/session"
 )
 
 // CookieName is the device cookie's name.
@@ -94,10 +96,13 @@ func (c *Cookies) FromRequest(r *http.Request, username string) (id string, ok b
 }
 
 // Set sends a fresh device cookie for username: HttpOnly, SameSite=Strict,
-// Secure over TLS, for the sign-in path only.
+// Secure over TLS, for the sign-in path only. A sign-in from a page on
+// another site over TLS gets it as the session cookie is then
+// (session.CrossSite): SameSite=None and Partitioned, so that the app's
+// next sign-in from there carries it.
 func (c *Cookies) Set(w http.ResponseWriter, r *http.Request, username string) {
 	value, expires := c.Issue(username)
-	http.SetCookie(w, &http.Cookie{
+	ck := &http.Cookie{
 		Name:     CookieName,
 		Value:    value,
 		Path:     cookiePath,
@@ -105,7 +110,11 @@ func (c *Cookies) Set(w http.ResponseWriter, r *http.Request, username string) {
 		HttpOnly: true,
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
-	})
+	}
+	if session.CrossSite(r) {
+		ck.SameSite, ck.Partitioned = http.SameSiteNoneMode, true
+	}
+	http.SetCookie(w, ck)
 }
 
 func (c *Cookies) sign(body string) string {

@@ -300,7 +300,7 @@ func (m *Manager) RevokeID(id string) error { return m.revoked.Add(id, m.now().A
 // request came over TLS, and expiring with the session.
 //
 // A request from a page on another site, over TLS, gets the cookie for
-// that site instead (see crossSite).
+// that site instead (see CrossSite).
 func SetCookie(w http.ResponseWriter, r *http.Request, value string, expires time.Time) {
 	c := cookie(r)
 	c.Value, c.Expires = value, expires.UTC()
@@ -318,13 +318,13 @@ func ClearCookie(w http.ResponseWriter, r *http.Request) {
 
 func cookie(r *http.Request) *http.Cookie {
 	c := &http.Cookie{Name: CookieName, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}
-	if crossSite(r) {
+	if CrossSite(r) {
 		c.SameSite, c.Partitioned = http.SameSiteNoneMode, true
 	}
 	return c
 }
 
-// crossSite tells whether r is a browser's request from a page on another
+// CrossSite tells whether r is a browser's request from a page on another
 // site (Sec-Fetch-Site: cross-site), over TLS. Such a request reaches a
 // handler that sets the cookie only when CrossOriginProtection let it
 // through, that is, from an origin in TOKENLAB_ALLOWED_ORIGINS. Its cookie
@@ -332,6 +332,6 @@ func cookie(r *http.Request) *http.Cookie {
 // Partitioned (CHIPS): the browser keeps it for that top-level site only,
 // so a page on any other site never sends it, and browsers that block
 // third-party cookies still keep it. Both need Secure, hence TLS.
-func crossSite(r *http.Request) bool {
+func CrossSite(r *http.Request) bool {
 	return r.TLS != nil && r.Header.Get("Sec-Fetch-Site") == "cross-site"
 }
