@@ -211,14 +211,22 @@ func waitAcrossLoad(t *testing.T, ctx context.Context, cond string, limit time.D
 	}
 }
 
-// checkPage fails the test if the page threw, or if the SDK client refused
-// a token other than the skewed one the test ordered.
+// checkPage fails the test if the page threw, if the SDK client refused a
+// token other than the skewed one the test ordered, or if its token ever
+// expired: the embed must renew before that, whatever the fault.
 func checkPage(t *testing.T, ctx context.Context, when string) {
 	t.Helper()
 	for _, c := range calls(t, ctx) {
 		if !c.OK && fmt.Sprint(c.Code) != "20105" {
 			t.Errorf("%s: the SDK client refused token %s: %v %s", when, c.JTI, c.Code, c.Message)
 		}
+	}
+	expired, err := chromedp.Run(ctx, chromedp.Evaluate[int](`app.client.fired.filter(f => f.event === "tokenExpired").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if expired > 0 {
+		t.Errorf("%s: the SDK client's token expired %d times before a new one came", when, expired)
 	}
 	errs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__pageErrors`))
 	if err != nil {

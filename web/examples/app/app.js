@@ -46,9 +46,11 @@ addEventListener("tokenlab:error", (e) => log(`tokenlab: ${e.detail.code}: ${e.d
 addEventListener("tokenlab:notice", (e) => {
   if (e.detail.type === "revoked") {
     revoked = true;
+    client?.shutdown();
     status("signed out by tokenlab");
     log("session revoked", "refused");
   } else if (e.detail.type === "signed_out" && !revoked) {
+    client?.shutdown();
     status("session ended: sign in again");
     log(`session ended: ${e.detail.message}`, "refused");
     document.getElementById("sign-in-again").hidden = false;

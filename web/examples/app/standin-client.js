@@ -2,7 +2,8 @@
 // Client, a Sync client, a Voice Device) in this example: it is made with a
 // token, takes each new one through updateToken(token), and judges every
 // token the way Twilio's servers would, so a test sees what the real SDK
-// would have met. It records everything in `calls`.
+// would have met. It records every updateToken in `calls` and every
+// warning it fired in `fired`.
 //
 // A token is refused (updateToken rejects, and the call is recorded with
 // its code) when it is not a Twilio Access Token (20101), is a token the
@@ -16,6 +17,8 @@ export class StandInClient {
   constructor(token) {
     // calls: one entry per token, {jti, iat, nbf, exp, at, ok, code, message}.
     this.calls = [];
+    // fired: one entry per warning, {event, at}.
+    this.fired = [];
     this.token = null;
     this.updateToken(token).catch(() => {});
   }
@@ -54,6 +57,12 @@ export class StandInClient {
     return Promise.resolve();
   }
 
+  // shutdown stops the client: no more warnings, as when the app signs out.
+  shutdown() {
+    this.#timers.forEach(clearTimeout);
+    this.#timers = [];
+  }
+
   // #arm schedules the token's warnings, replacing the previous token's.
   #arm({ nbf, at, exp }) {
     this.#timers.forEach(clearTimeout);
@@ -66,6 +75,7 @@ export class StandInClient {
   }
 
   #emit(event, ...args) {
+    this.fired.push({ event, at: Date.now() });
     for (const listener of this.#listeners.get(event) ?? []) listener(...args);
   }
 }

@@ -90,4 +90,5 @@ test("the app's client gets a fresh token through every fault", async ({ page, l
   });
 
   expect(await page.evaluate(() => app.client.calls.filter((c) => !c.ok && c.code !== 20105))).toEqual([]);
+  expect(await page.evaluate(() => app.client.fired.filter((f) => f.event === "tokenExpired"))).toEqual([]);
 });
