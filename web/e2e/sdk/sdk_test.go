@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,12 +72,12 @@ func run(m *testing.M) int {
 	app := httptest.NewServer(appHandler())
 	defer app.Close()
 	appURL = app.URL
-	stop, err := startServer(bin)
-	if err != nil {
+	serverBin = bin
+	if err := startServer("0"); err != nil {
 		fmt.Fprintln(os.Stderr, "sdk: starting", bin+":", err)
 		return 1
 	}
-	defer stop()
+	defer func() { stopServer() }() // the last server started: a test may restart it
 
 	ctx, stopBrowser, err := browser.Start(chromium)
 	if err != nil {
@@ -120,26 +121,34 @@ func appHandler() http.Handler {
 
 var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)
 
-// startServer runs bin/tokenlab in open demo mode on a free loopback port,
-// in an empty directory and environment.
-func startServer(bin string) (stop func(), err error) {
+// serverBin is the tokenlab binary under test; stopServer stops the
+// server startServer started last.
+var (
+	serverBin  string
+	stopServer = func() {}
+)
+
+// startServer runs bin/tokenlab in open demo mode on loopback port ("0":
+// a free one), in an empty directory and environment. stopServer ends it
+// as a person does, with SIGTERM (it closes the SDK sockets with 1001).
+func startServer(port string) error {
 	dir, err := os.MkdirTemp("", "tokenlab-sdk-")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cmd := exec.Command(bin, "serve", "-port", "0")
+	cmd := exec.Command(serverBin, "serve", "-port", port)
 	cmd.Dir = dir
 	// The app's page may ask for tokens, as README's example does.
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ALLOWED_ORIGINS=" + appURL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	port := make(chan string, 1)
+	listens := make(chan string, 1)
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -147,7 +156,7 @@ func startServer(bin string) (stop func(), err error) {
 		for sc.Scan() {
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				select {
-				case port <- m[1]:
+				case listens <- m[1]:
 				default:
 				}
 			}
@@ -157,20 +166,27 @@ func startServer(bin string) (stop func(), err error) {
 		}
 		io.Copy(io.Discard, out)
 	}()
-	stop = func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+	stopServer = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
 		<-drained
 		os.RemoveAll(dir)
 	}
 	select {
-	case p := <-port:
+	case p := <-listens:
 		baseURL = "http://127.0.0.1:" + p
 		wsURL = "ws://127.0.0.1:" + p + "/v3/wsconnect"
-		return stop, nil
+		return nil
 	case <-time.After(10 * time.Second):
-		stop()
-		return nil, errors.New("no \"tokenlab listening\" line within 10s")
+		stopServer()
+		return errors.New("no \"tokenlab listening\" line within 10s")
 	}
 }
 
