@@ -6,11 +6,17 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/tokenlab/tokenlab/server/assemble"
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/session"
+	"github.com/tokenlab/tokenlab/server/twilsock"
 	"github.com/tokenlab/tokenlab/server/users"
+	"github.com/tokenlab/tokenlab/shared/renew"
+	"github.com/tokenlab/tokenlab/shared/token"
 )
 
 const (
@@ -106,5 +112,61 @@ func TestBadOriginIsAnError(t *testing.T) {
 	cfg.AllowedOrigins = []string{"not an origin"}
 	if _, err := assemble.New(cfg, slog.New(slog.DiscardHandler), users.OpenDemo{}, assemble.Options{}); err == nil || !strings.Contains(err.Error(), config.EnvAllowedOrigins) {
 		t.Errorf("bad origin: %v, want an error naming %s", err, config.EnvAllowedOrigins)
+	}
+}
+
+// TestJitterReachesSDKConnections: Options.Jitter draws the warning jitter
+// of a twilsock connection too, not only the hub's (the bench replays it
+// to know each warning's due time).
+func TestJitterReachesSDKConnections(t *testing.T) {
+	cfg := load(t, "jitter-test-secret-0123456789abcdef")
+	drawn := make(chan time.Duration, 1)
+	s, err := assemble.New(cfg, slog.New(slog.DiscardHandler), users.OpenDemo{}, assemble.Options{
+		Jitter: func(max time.Duration) time.Duration {
+			select {
+			case drawn <- max:
+			default:
+			}
+			return 0
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Hub.Shutdown)
+	srv := httptest.NewServer(s.Handler)
+	defer srv.Close()
+
+	m, err := s.Minter.Mint("alice", token.Grants{Sync: &token.SyncGrant{ServiceSID: "IS00000000000000000000000000000000"}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/v3/wsconnect", http.Header{"Host": {"example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	init, err := twilsock.Encode(twilsock.Header{Method: twilsock.MethodInit, ID: "TMinit", Token: m.Token}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, init); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := twilsock.Decode(data); err != nil || f.Header.Status == nil || f.Header.Status.Code != twilsock.StatusOK {
+		t.Fatalf("init answered %q (%v), want 200", data, err)
+	}
+	want := renew.MaxJitter(renew.Lead(time.Hour, cfg.WarnLead))
+	select {
+	case max := <-drawn:
+		if max != want {
+			t.Errorf("the jitter was drawn with max %v, want %v (a tenth of the lead)", max, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the twilsock connection's warning did not draw its jitter from Options.Jitter")
 	}
 }
