@@ -165,3 +165,32 @@ func TestLab(t *testing.T) {
 		}
 	}
 }
+
+// TestServerRestartPastExpiry: when tokenlab comes back only after the
+// client's token expired, the client's reconnect is refused as an expired
+// token (20104) and the app sees tokenExpired, for both products (their
+// clients are connected side by side, so one restart serves both).
+func TestServerRestartPastExpiry(t *testing.T) {
+	const ttl = 5 * time.Second
+	var tabs []context.Context
+	exp := time.Now().Add(ttl) // no token minted below expires later
+	for _, p := range products {
+		ctx := watch(t, p, 45*time.Second, p.token(t, "gone-"+p.name, ttl))
+		waitEvents(t, ctx, p.ready, 5*time.Second, "connecting")
+		tabs = append(tabs, ctx)
+	}
+	stopServer()
+	// The server stays down until the tokens are past their exp: the
+	// event this test is about is the clock passing exp.
+	time.Sleep(time.Until(exp.Add(500 * time.Millisecond)))
+	port := strings.TrimPrefix(baseURL, "http://127.0.0.1:")
+	if err := startServer(port); err != nil {
+		t.Fatalf("restarting tokenlab on port %s: %v", port, err)
+	}
+	for i, ctx := range tabs {
+		got := waitEvents(t, ctx, `state:connecting .*tokenExpired`, 20*time.Second, products[i].name+" reconnecting with an expired token")
+		if after := got[strings.LastIndex(got, "state:connecting"):]; strings.Contains(after, "state:connected") {
+			t.Errorf("%s: the SDK reported %q: connected again with an expired token", products[i].name, got)
+		}
+	}
+}
