@@ -187,6 +187,13 @@ func sendFrame(conn *websocket.Conn, h twilsock.Header) error {
 // benchTwilsock measures figures 11 and 12.
 func (b *bench) benchTwilsock(ctx context.Context) error {
 	f := &b.figTS
+	// The bench holds one descriptor per connection, and so does the
+	// server: both raise their soft limit to the hard one.
+	if limit, err := raiseFileLimit(); err != nil {
+		return err
+	} else if need := uint64(tsConns + 1000); limit < need {
+		return fmt.Errorf("the open-file limit is %d, figures 11 and 12 need %d: raise the hard limit (ulimit -Hn)", limit, need)
+	}
 	if err := b.idleWSBaseline(ctx); err != nil {
 		return fmt.Errorf("the /ws baseline: %w", err)
 	}
