@@ -213,9 +213,10 @@ func (c *conn) sock() *socket { return c.socket }
 
 func (c *conn) ended() string {
 	c.life.Stop()
-	c.e.o.Directory.close(c.record())
 	return c.identity()
 }
+
+func (c *conn) announceEnd() { c.e.o.Directory.close(c.record()) }
 
 // goAway ends the connection when the server shuts down.
 func (c *conn) goAway() {

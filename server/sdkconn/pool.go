@@ -26,6 +26,10 @@ type pooled interface {
 	// ended stops the connection's timers and returns the identity it was
 	// admitted for ("" when none).
 	ended() string
+	// announceEnd tells the directory the connection is over. It comes
+	// after the connection's slots are given back, so that a client that
+	// hears of the end can connect again at once.
+	announceEnd()
 }
 
 // serve answers a request for an SDK socket. A request that is not an
@@ -64,6 +68,7 @@ func (p *pool) serve(w http.ResponseWriter, r *http.Request, product, usage stri
 		p.untrack(c)
 		p.release(identity)
 		p.leave()
+		c.announceEnd()
 	}()
 }
 

@@ -124,9 +124,10 @@ func (c *voiceConn) sock() *socket { return c.socket }
 
 func (c *voiceConn) ended() string {
 	c.life.Stop()
-	c.e.o.Directory.close(c.record())
 	return c.admitted()
 }
+
+func (c *voiceConn) announceEnd() { c.e.o.Directory.close(c.record()) }
 
 func (c *voiceConn) goAway() {
 	c.life.Stop()
