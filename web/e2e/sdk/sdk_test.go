@@ -32,6 +32,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/tlscert"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
 
@@ -47,6 +48,9 @@ var (
 	// baseURL is tokenlab, wsURL its twilsock endpoint; appURL serves
 	// page.html.
 	baseURL, wsURL, appURL string
+	// wssURL is the twilsock endpoint of a second tokenlab that serves
+	// TLS with a self-signed certificate the browser trusts.
+	wssURL string
 	// creds are the server's: it runs with the built-in demo account.
 	creds mint.Credentials
 )
@@ -79,7 +83,15 @@ func run(m *testing.M) int {
 	}
 	defer func() { stopServer() }() // the last server started: a test may restart it
 
-	ctx, stopBrowser, err := browser.Start(chromium)
+	pin, stopTLS, err := startTLSServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sdk: starting", bin, "with TLS:", err)
+		return 1
+	}
+	defer stopTLS()
+
+	// Trust the TLS server's certificate, and only it, by its key's pin.
+	ctx, stopBrowser, err := browser.Start(chromium, chromedp.Flag("ignore-certificate-errors-spki-list", pin))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sdk:", err)
 		return 1
@@ -132,21 +144,60 @@ var (
 // a free one), in an empty directory and environment. stopServer ends it
 // as a person does, with SIGTERM (it closes the SDK sockets with 1001).
 func startServer(port string) error {
-	dir, err := os.MkdirTemp("", "tokenlab-sdk-")
+	p, stop, err := launch(port)
 	if err != nil {
 		return err
+	}
+	stopServer = stop
+	baseURL = "http://127.0.0.1:" + p
+	wsURL = "ws://127.0.0.1:" + p + "/v3/wsconnect"
+	return nil
+}
+
+// startTLSServer runs a second bin/tokenlab with TOKENLAB_TLS=on. Its
+// self-signed certificate is made first, into the state directory the
+// server keeps it in, so that the browser can be started trusting exactly
+// it: pin is its key's SHA-256 for Chromium's
+// --ignore-certificate-errors-spki-list.
+func startTLSServer() (pin string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "tokenlab-sdk-tls-")
+	if err != nil {
+		return "", nil, err
+	}
+	cert, err := tlscert.SelfSigned(tlscert.Names(), dir, time.Now())
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	p, stopTLS, err := launch("0", "TOKENLAB_TLS=on", "TOKENLAB_STATE_DIR="+dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	wssURL = "wss://127.0.0.1:" + p + "/v3/wsconnect"
+	return cert.SPKIPin(), func() { stopTLS(); os.RemoveAll(dir) }, nil
+}
+
+// launch runs bin/tokenlab in open demo mode on loopback port ("0": a
+// free one), in an empty directory and environment plus env, and returns
+// the port it listens on and a function that ends it as a person does,
+// with SIGTERM (it closes the SDK sockets with 1001).
+func launch(port string, env ...string) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "tokenlab-sdk-")
+	if err != nil {
+		return "", nil, err
 	}
 	cmd := exec.Command(serverBin, "serve", "-port", port)
 	cmd.Dir = dir
 	// The app's page may ask for tokens, as README's example does.
-	cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ALLOWED_ORIGINS=" + appURL}
+	cmd.Env = append([]string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ALLOWED_ORIGINS=" + appURL}, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return err
+		return "", nil, err
 	}
 	listens := make(chan string, 1)
 	drained := make(chan struct{})
@@ -166,7 +217,7 @@ func startServer(port string) error {
 		}
 		io.Copy(io.Discard, out)
 	}()
-	stopServer = func() {
+	stop := func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -181,12 +232,10 @@ func startServer(port string) error {
 	}
 	select {
 	case p := <-listens:
-		baseURL = "http://127.0.0.1:" + p
-		wsURL = "ws://127.0.0.1:" + p + "/v3/wsconnect"
-		return nil
+		return p, stop, nil
 	case <-time.After(10 * time.Second):
-		stopServer()
-		return errors.New("no \"tokenlab listening\" line within 10s")
+		stop()
+		return "", nil, errors.New("no \"tokenlab listening\" line within 10s")
 	}
 }
 
@@ -222,11 +271,24 @@ func openPage(t *testing.T, limit time.Duration, path, global string) context.Co
 // syncToken mints a Sync token for identity, valid from now (by clock).
 func syncToken(t *testing.T, c mint.Credentials, now func() time.Time, identity string, ttl time.Duration) string {
 	t.Helper()
+	return mintToken(t, c, now, identity, syncGrants, ttl)
+}
+
+// The grants each product's token carries.
+var (
+	syncGrants = token.Grants{Sync: &token.SyncGrant{ServiceSID: "IS00000000000000000000000000000000"}}
+	chatGrants = token.Grants{Chat: &token.ChatGrant{ServiceSID: "IS00000000000000000000000000000000"}}
+)
+
+// mintToken mints a token with grants for identity, signed with c's
+// secret, valid from now (by clock).
+func mintToken(t *testing.T, c mint.Credentials, now func() time.Time, identity string, grants token.Grants, ttl time.Duration) string {
+	t.Helper()
 	m, err := mint.New(c, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := m.Mint(identity, token.Grants{Sync: &token.SyncGrant{ServiceSID: "IS00000000000000000000000000000000"}}, ttl)
+	tok, err := m.Mint(identity, grants, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,10 +333,13 @@ func TestSyncLifecycle(t *testing.T) {
 	}
 }
 
-// TestSyncUpdateRefused: updateToken with a bad token is refused as Twilio
-// refuses it: twilio-sync rejects with its 51130, and reports Twilio's
-// error code in connectionError.
-func TestSyncUpdateRefused(t *testing.T) {
+// TestUpdateRefused: updateToken with a bad token is refused as Twilio
+// refuses it, for each product: the promise rejects (twilio-sync with its
+// own 51130; @twilio/conversations with twilsock's reply, status 401 and
+// Twilio's code), connectionError carries Twilio's code and the client
+// goes to denied (a refusal is terminal for the SDK); an expired token
+// also gives tokenExpired.
+func TestUpdateRefused(t *testing.T) {
 	// The table mints tokens with the run's credentials, which are set
 	// only when the suite can run: skip first, as newTab would.
 	if skipReason != "" {
@@ -284,36 +349,76 @@ func TestSyncUpdateRefused(t *testing.T) {
 	other.APIKeySecret = "not-this-servers-secret"
 	past := func() time.Time { return time.Now().Add(-time.Hour) }
 	tests := []struct {
-		name, bad string
-		code      string
+		name string
+		bad  func(grants token.Grants) string
+		code string
 	}{
-		{"bad signature", syncToken(t, other, nil, "alice", time.Minute), "20107"},
-		{"expired", syncToken(t, creds, past, "alice", time.Minute), "20104"},
-		{"another identity", syncToken(t, creds, nil, "mallory", time.Minute), "20101"},
+		{"bad signature", func(g token.Grants) string { return mintToken(t, other, nil, "alice", g, time.Minute) }, "20107"},
+		{"expired", func(g token.Grants) string { return mintToken(t, creds, past, "alice", g, time.Minute) }, "20104"},
+		{"another identity", func(g token.Grants) string { return mintToken(t, creds, nil, "mallory", g, time.Minute) }, "20101"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := newTab(t, 20*time.Second)
-			log := call[[]string](t, ctx, "refused", wsURL, syncToken(t, creds, nil, "alice", time.Minute), tt.bad)
-			events := strings.Join(log, " ")
-			if !strings.Contains(events, "update:rejected:51130") || !strings.Contains(events, "connectionError:"+tt.code) {
-				t.Errorf("the SDK reported %q, want updateToken rejected (51130) and connectionError %s", events, tt.code)
-			}
-			if tt.code == "20104" && !strings.Contains(events, "tokenExpired") {
-				t.Errorf("the SDK reported %q, want tokenExpired for an expired token", events)
-			}
-		})
+	for _, p := range products {
+		for _, tt := range tests {
+			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
+				ctx := openPage(t, 20*time.Second, p.path, p.global)
+				good := mintToken(t, creds, nil, "alice", p.grants, time.Minute)
+				events := strings.Join(call[[]string](t, ctx, "refused", wsURL, good, tt.bad(p.grants)), " ")
+				rejected := "update:rejected:51130" // twilio-sync's "Updated token was rejected by server"
+				if p.name == "conversations" {
+					rejected = "update:rejected:401:" + tt.code
+				}
+				for _, want := range []string{rejected, "connectionError:" + tt.code, "state:denied"} {
+					if !strings.Contains(events, want) {
+						t.Errorf("the SDK reported %q, want %s", events, want)
+					}
+				}
+				if expired := strings.Contains(events, "tokenExpired"); expired != (tt.code == "20104") {
+					t.Errorf("the SDK reported %q: tokenExpired %v, want it only for an expired token", events, expired)
+				}
+			})
+		}
 	}
 }
 
-// TestSyncConnectExpired: connecting with an expired token gives
-// tokenExpired.
-func TestSyncConnectExpired(t *testing.T) {
-	ctx := newTab(t, 20*time.Second)
-	expired := syncToken(t, creds, func() time.Time { return time.Now().Add(-time.Hour) }, "alice", time.Minute)
-	events := strings.Join(call[[]string](t, ctx, "connectOnly", wsURL, expired), " ")
-	if !strings.Contains(events, "connectionError:20104") || !strings.Contains(events, "tokenExpired") {
-		t.Errorf("the SDK reported %q, want connectionError 20104 and tokenExpired", events)
+// TestConnectRefused: connecting with an expired token gives tokenExpired,
+// with a token signed by another secret the error the SDK reports for an
+// invalid token; either way connectionError carries Twilio's code, the
+// client goes to denied and never to connected, and the page's promise
+// settles (no hang).
+func TestConnectRefused(t *testing.T) {
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	other := creds
+	other.APIKeySecret = "not-this-servers-secret"
+	past := func() time.Time { return time.Now().Add(-time.Hour) }
+	tests := []struct {
+		name    string
+		bad     func(grants token.Grants) string
+		code    string
+		expired bool
+	}{
+		{"expired", func(g token.Grants) string { return mintToken(t, creds, past, "alice", g, time.Minute) }, "20104", true},
+		{"bad signature", func(g token.Grants) string { return mintToken(t, other, nil, "alice", g, time.Minute) }, "20107", false},
+	}
+	for _, p := range products {
+		for _, tt := range tests {
+			t.Run(p.name+"/"+tt.name, func(t *testing.T) {
+				ctx := openPage(t, 20*time.Second, p.path, p.global)
+				events := strings.Join(call[[]string](t, ctx, "connectOnly", wsURL, tt.bad(p.grants)), " ")
+				for _, want := range []string{"connectionError:" + tt.code, "state:denied"} {
+					if !strings.Contains(events, want) {
+						t.Errorf("the SDK reported %q, want %s", events, want)
+					}
+				}
+				if strings.Contains(events, "state:connected") || strings.Contains(events, "initialized") {
+					t.Errorf("the SDK reported %q: connected with a refused token", events)
+				}
+				if got := strings.Contains(events, "tokenExpired"); got != tt.expired {
+					t.Errorf("the SDK reported %q: tokenExpired %v, want %v", events, got, tt.expired)
+				}
+			})
+		}
 	}
 }
 
@@ -377,15 +482,7 @@ func TestReadmeExample(t *testing.T) {
 // chatToken mints a Conversations token for identity.
 func chatToken(t *testing.T, identity string, ttl time.Duration) string {
 	t.Helper()
-	m, err := mint.New(creds, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := m.Mint(identity, token.Grants{Chat: &token.ChatGrant{ServiceSID: "IS00000000000000000000000000000000"}}, ttl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.Token
+	return mintToken(t, creds, nil, identity, chatGrants, ttl)
 }
 
 // TestConversationsLifecycle: the real Conversations client finishes its

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tokenlab/tokenlab/shared/token"
 )
 
 // A product is one of the two SDKs on twilsock: its page, its global and
@@ -22,13 +24,15 @@ type product struct {
 	// ready is the event after which the client is fully up: Conversations
 	// finishes its start-up requests after connecting.
 	ready string
+	// grants are what its token carries.
+	grants token.Grants
 }
 
 var products = []product{
 	{"sync", "/", "Twilio.Sync", func(t *testing.T, identity string, ttl time.Duration) string {
 		return syncToken(t, creds, nil, identity, ttl)
-	}, "state:connected"},
-	{"conversations", "/conversations", "Twilio.Conversations", chatToken, "initialized"},
+	}, "state:connected", syncGrants},
+	{"conversations", "/conversations", "Twilio.Conversations", chatToken, "initialized", chatGrants},
 }
 
 // watch opens p's page and has it connect with tok, recording the SDK's
@@ -36,9 +40,15 @@ var products = []product{
 // tokenAboutToExpire is answered with the next of updates.
 func watch(t *testing.T, p product, limit time.Duration, tok string, updates ...string) context.Context {
 	t.Helper()
+	return watchAt(t, p, wsURL, limit, tok, updates...)
+}
+
+// watchAt is watch on the twilsock endpoint uri.
+func watchAt(t *testing.T, p product, uri string, limit time.Duration, tok string, updates ...string) context.Context {
+	t.Helper()
 	ctx := openPage(t, limit, p.path, p.global)
 	list, _ := json.Marshal(updates)
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("window.watch(%q, %q, %s)", wsURL, tok, list))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("window.watch(%q, %q, %s)", uri, tok, list))); err != nil {
 		t.Fatalf("connecting the %s client: %v", p.name, err)
 	}
 	t.Cleanup(func() {
@@ -192,5 +202,21 @@ func TestServerRestartPastExpiry(t *testing.T) {
 		if after := got[strings.LastIndex(got, "state:connecting"):]; strings.Contains(after, "state:connected") {
 			t.Errorf("%s: the SDK reported %q: connected again with an expired token", products[i].name, got)
 		}
+	}
+}
+
+// TestWSS: each product's real client connects to a tokenlab that serves
+// TLS, over wss://, is warned before its token's expiry and has its
+// updateToken accepted, as on ws://.
+func TestWSS(t *testing.T) {
+	for _, p := range products {
+		t.Run(p.name, func(t *testing.T) {
+			// A 4 s token is warned about 1.3 s before its exp.
+			ctx := watchAt(t, p, wssURL, 20*time.Second, p.token(t, "wss-"+p.name, 4*time.Second), p.token(t, "wss-"+p.name, time.Minute))
+			got := waitEvents(t, ctx, `^state:connecting state:connected .*tokenAboutToExpire update:resolved`, 10*time.Second, "over wss://")
+			if strings.Contains(got, "tokenExpired") || strings.Contains(got, "connectionError") {
+				t.Errorf("the SDK reported %q over wss://, want no error and no expiry", got)
+			}
+		})
 	}
 }
