@@ -61,21 +61,18 @@ func startEmbed(c *client.Client) {
 	}()
 }
 
-// embedToken hands a new token to the app: the first settles the promise
-// tokenlab.embed returned; each later one goes to onToken and the
-// tokenlab:token event, with what an app needs to pass it on.
+// embedToken hands a new token to the app: the session's first settles
+// the promise tokenlab.embed returned; each later one goes to onToken and
+// the tokenlab:token event, with the page's detail.
 func (p *page) embedToken(n client.Note) {
-	s := p.c.Snapshot()
-	if s.Token == nil || s.Token.Claims.JTI != n.JTI && p.handedFirst {
+	d := p.tokenDetail(n)
+	if d == nil {
 		return // already replaced by a newer one, which follows
 	}
 	if !p.handedFirst {
 		p.handedFirst = true
-		embedHost.Call("first", s.Token.Raw)
+		embedHost.Call("first", d["token"])
 		return
 	}
-	embedHost.Call("renewed", s.Token.Raw, map[string]any{
-		"token": s.Token.Raw, "identity": n.Identity, "expiresAt": n.Exp * 1000, "sessionId": s.SessionID,
-		"jti": n.JTI, "renewals": n.Renewals, "trigger": n.Trigger,
-	})
+	embedHost.Call("renewed", d["token"], d)
 }

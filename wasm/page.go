@@ -112,10 +112,8 @@ func (p *page) Note(n client.Note) {
 	case client.NoteToken:
 		if embedded() {
 			p.embedToken(n)
-		} else {
-			dispatch("tokenlab:token", map[string]any{
-				"jti": n.JTI, "identity": n.Identity, "expiresAt": n.Exp, "renewals": n.Renewals, "trigger": n.Trigger,
-			})
+		} else if d := p.tokenDetail(n); d != nil {
+			dispatch("tokenlab:token", d)
 		}
 		if n.Trigger == client.TriggerSignIn {
 			p.ui.focusLive()
@@ -146,6 +144,20 @@ func (p *page) Note(n client.Note) {
 		dispatch("tokenlab:notice", map[string]any{"type": "lab", "action": n.Reason, "message": n.Message})
 		p.mark(lifetime.KindFault, "lab: "+n.Message)
 		p.drawChart()
+	}
+}
+
+// tokenDetail is the tokenlab:token event's detail for n, the same on the
+// page and in the embed: expiresAt in unix seconds, as in snapshot(). It
+// is nil when n's token is no longer the live one.
+func (p *page) tokenDetail(n client.Note) map[string]any {
+	s := p.c.Snapshot()
+	if s.Token == nil || s.Token.Claims.JTI != n.JTI {
+		return nil
+	}
+	return map[string]any{
+		"token": s.Token.Raw, "identity": n.Identity, "expiresAt": n.Exp, "sessionId": s.SessionID,
+		"jti": n.JTI, "renewals": n.Renewals, "trigger": n.Trigger,
 	}
 }
 

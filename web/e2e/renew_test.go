@@ -10,6 +10,8 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/tokenlab/tokenlab/shared/token"
 )
 
 // A 5-second token is renewed automatically, again and again, without ever
@@ -80,6 +82,22 @@ func renewsAutomatically(t *testing.T, base string) {
 	for _, e := range evs[1:] {
 		if e.Detail["jti"] == "" || e.Detail["expiresAt"] == nil {
 			t.Errorf("tokenlab:token detail lacks jti or expiresAt: %v", e.Detail)
+		}
+	}
+	// The detail is the embed's too: the token, its exp in unix seconds,
+	// the session's id.
+	for _, e := range evs {
+		raw, _ := e.Detail["token"].(string)
+		tok, err := token.Decode(raw)
+		if err != nil {
+			t.Errorf("tokenlab:token detail's token: %v (detail %v)", err, e.Detail)
+			continue
+		}
+		if exp, _ := e.Detail["expiresAt"].(float64); int64(exp) != tok.Claims.Exp || tok.Claims.JTI != e.Detail["jti"] {
+			t.Errorf("tokenlab:token detail's expiresAt %v, jti %v, want its token's exp %d in unix seconds and jti %s", e.Detail["expiresAt"], e.Detail["jti"], tok.Claims.Exp, tok.Claims.JTI)
+		}
+		if e.Detail["sessionId"] != last.SessionID || last.SessionID == "" {
+			t.Errorf("tokenlab:token detail's sessionId %v, want the snapshot's %q", e.Detail["sessionId"], last.SessionID)
 		}
 	}
 	// The timeline tells the same story.
