@@ -15,7 +15,8 @@ import (
 // (the panel's shadow root, which holds the elements the page has by id),
 // signIn (a promise of the answer to the POST /token it sent while the
 // program downloaded) and answer (that answer, once come), and first,
-// failed and renewed, through which the program hands the app its tokens.
+// failed, renewed and ended, through which the program hands the app its
+// tokens and says when the session is over.
 
 // embedHost is tokenlabEmbed, undefined on tokenlab's own page.
 var embedHost = js.Global().Get("tokenlabEmbed")
@@ -40,8 +41,17 @@ func uiRoot() js.Value {
 }
 
 // startEmbed hands the client the sign-in embed.js sent: at once when its
-// answer has come, else when it comes.
+// answer has come, else when it comes. It leaves signInAgain on
+// tokenlabEmbed, through which embed.js hands over each later sign-in's
+// answer (a promise), once the session before it has ended.
 func startEmbed(c *client.Client) {
+	// Never released: the embed can sign in again as long as the page lives.
+	embedHost.Set("signInAgain", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) > 0 {
+			go signInWhenAnswered(c, args[0])
+		}
+		return nil
+	}))
 	// Taken once: the answer holds a token, which the host page's global
 	// need not keep.
 	v, p := embedHost.Get("answer"), embedHost.Get("signIn")
@@ -51,14 +61,18 @@ func startEmbed(c *client.Client) {
 		c.SignInWith(fromBoot(v))
 		return
 	}
-	go func() {
-		v, err := await(p)
-		r := client.Response{Err: err, Sent: time.Now(), Received: time.Now()}
-		if err == nil { // embed.js turns failures into {error}
-			r = fromBoot(v)
-		}
-		c.Post(func() { c.SignInWith(r) })
-	}()
+	go signInWhenAnswered(c, p)
+}
+
+// signInWhenAnswered waits for the promise of a sign-in's answer, then
+// hands it to the client on its loop. It blocks: run it on a goroutine.
+func signInWhenAnswered(c *client.Client, p js.Value) {
+	v, err := await(p)
+	r := client.Response{Err: err, Sent: time.Now(), Received: time.Now()}
+	if err == nil { // embed.js turns failures into {error}
+		r = fromBoot(v)
+	}
+	c.Post(func() { c.SignInWith(r) })
 }
 
 // embedToken hands a new token to the app: the session's first settles
@@ -75,4 +89,16 @@ func (p *page) embedToken(n client.Note) {
 		return
 	}
 	embedHost.Call("renewed", d["token"], d)
+}
+
+// embedEnded tells embed.js that the session is over (revoked, signed
+// out, or past its lifetime), before the app hears of it: a
+// tokenlab.embed call from then on, even from the notice's listener,
+// signs in anew, and that session's first token settles its own promise.
+func (p *page) embedEnded() {
+	if !embedded() {
+		return
+	}
+	p.handedFirst = false
+	embedHost.Call("ended")
 }

@@ -135,8 +135,10 @@ func (p *page) Note(n client.Note) {
 		dispatch("tokenlab:notice", map[string]any{"type": "expired", "jti": n.JTI, "reason": n.Reason})
 		p.mark(lifetime.KindExpired, n.Reason)
 	case client.NoteRevoked:
+		p.embedEnded()
 		dispatch("tokenlab:notice", map[string]any{"type": "revoked", "reason": n.Reason})
 	case client.NoteSignedOut:
+		p.embedEnded()
 		dispatch("tokenlab:notice", map[string]any{"type": "signed_out", "reason": n.Reason, "message": n.Message})
 	case client.NoteSDK:
 		sdkNote(n.SDK)

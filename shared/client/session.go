@@ -144,7 +144,8 @@ func (c *Client) SignIn(body []byte) {
 
 // SignInWith takes r, an answer to POST /token the caller already has (the
 // embed's loader signs in while the program downloads), as SignIn would
-// its own. It runs on the caller's goroutine: call it before Run.
+// its own. It runs on the caller's goroutine: call it before Run, or on
+// the loop (through Post).
 func (c *Client) SignInWith(r Response) {
 	c.observeDate(r)
 	c.signedIn(r)

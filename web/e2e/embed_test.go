@@ -127,6 +127,93 @@ func TestEmbedOnAnotherOriginHandsTheAppItsTokens(t *testing.T) {
 	}
 }
 
+// TestEmbedSignsInAgainAfterTheSessionEnds: once the embed's session has
+// ended (the lab drops its socket with 4002, or revokes it),
+// tokenlab.embed signs in anew with the options given, without a page
+// load: a new first token for a new session, which snapshot() and the
+// panel show, and its renewals through the new onToken. While a sign-in
+// is in flight or its session lives, a call returns its promise.
+func TestEmbedSignsInAgainAfterTheSessionEnds(t *testing.T) {
+	ctx := newTab(t, 60*time.Second)
+	openEmbedHost(t, ctx, "")
+	eval(t, ctx, `window.__loaded = true; // a page load would lose it
+		window.__embed = (options) => tokenlab.embed(Object.assign(options, {onToken(token, detail) {
+			window.__got.tokens.push(token); window.__got.details.push(detail);
+		}}));`)
+
+	// Two calls in one turn are one sign-in, with the first call's options.
+	if got := awaited(t, ctx, `(async () => {
+		const a = window.__p1 = __embed({username: "again-a", password: "pw", ttl: 600});
+		const b = __embed({username: "again-x", password: "pw"});
+		return [a === b, await a === await b, tokenlab.snapshot().identity].join(" ");
+	})()`); got != "true true again-a" {
+		t.Fatalf("two calls while signing in: same promise, same token, identity = %q, want true true again-a", got)
+	}
+	first := awaited(t, ctx, `window.__p1`)
+	s1 := snap(t, ctx)
+	waitFor(t, ctx, `tokenlab.snapshot().connected`, 10*time.Second)
+	if got := text(t, ctx, `String(__embed({username: "again-x", password: "pw"}) === window.__p1)`); got != "true" {
+		t.Errorf("a call while the session lives returned a new promise")
+	}
+
+	// signInAgain calls tokenlab.embed once the session has ended and
+	// checks the new session: a new token and session, shown by
+	// snapshot() and the panel, in the same page.
+	signInAgain := func(user string, p string, old snapshot, oldToken string) (snapshot, string) {
+		t.Helper()
+		token := awaited(t, ctx, `(async () => { try { return await `+p+`; } catch (e) { return "rejected: " + e.message; } })()`)
+		if strings.Count(token, ".") != 2 || token == oldToken {
+			t.Fatalf("tokenlab.embed after the session ended resolved to %.60q, want a new JWT", token)
+		}
+		s := snap(t, ctx)
+		if s.Identity != user || s.SessionID == "" || s.SessionID == old.SessionID {
+			t.Fatalf("signed in again as %s: snapshot() = %+v, want a new session (the last was %s)", user, s, old.SessionID)
+		}
+		if got := text(t, ctx, `String(`+jwtExp+`(`+strconv.Quote(token)+`) === tokenlab.snapshot().expiresAt && window.__loaded === true)`); got != "true" {
+			t.Errorf("the new token is not the snapshot's, or the page was loaded again")
+		}
+		waitFor(t, ctx, `document.querySelector("tokenlab-panel").shadowRoot.getElementById("mini-identity").textContent === `+strconv.Quote(user), 5*time.Second)
+		waitFor(t, ctx, `tokenlab.snapshot().connected`, 10*time.Second)
+		return s, token
+	}
+
+	// The session reaches its absolute lifetime (4002): the embed stops,
+	// and the next call signs in as the options now say.
+	labOrder(t, s1.SessionID, "drop", `{"code":4002}`)
+	waitFor(t, ctx, `window.__got.events.some((e) => e.detail.type === "signed_out") && tokenlab.snapshot().sessionId === ""`, 10*time.Second)
+	s2, second := signInAgain("again-b", `__embed({username: "again-b", password: "pw", ttl: 600})`, s1, first)
+
+	// The new session renews through the new onToken and the event.
+	n := len(recordedTokens(t, ctx))
+	waitFor(t, ctx, `Math.floor(Date.now()/1000) > tokenlab.snapshot().expiresAt - 600`, 3*time.Second)
+	labOrder(t, s2.SessionID, "expire", "")
+	waitFor(t, ctx, `window.__got.tokens.length > `+strconv.Itoa(n), 10*time.Second)
+	if got := text(t, ctx, `(() => {
+		const jwtExp = `+jwtExp+`, i = `+strconv.Itoa(n)+`, g = window.__got, d = g.details[i], token = g.tokens[i];
+		const ev = g.events.filter((e) => e.name === "tokenlab:token").at(-1);
+		if (token === `+strconv.Quote(second)+`) return "onToken got the first token again";
+		if (d.sessionId !== `+strconv.Quote(s2.SessionID)+` || d.identity !== "again-b") return "detail " + JSON.stringify(d);
+		if (d.expiresAt !== jwtExp(token)) return "expiresAt " + d.expiresAt + ", the token's exp " + jwtExp(token);
+		if (!ev || ev.detail.token !== token || ev.detail.sessionId !== d.sessionId) return "the event " + JSON.stringify(ev && ev.detail);
+		return "ok";
+	})()`); got != "ok" {
+		t.Errorf("the new session's renewal: %s", got)
+	}
+
+	// Revoked: a call from the revoked notice's own listener signs in
+	// anew (the session is over by then).
+	eval(t, ctx, `addEventListener("tokenlab:notice", (e) => {
+		if (e.detail.type === "revoked" && !window.__p3) window.__p3 = __embed({username: "again-c", password: "pw", ttl: 600});
+	});`)
+	labOrder(t, s2.SessionID, "revoke", "")
+	waitFor(t, ctx, `window.__p3 !== undefined`, 10*time.Second)
+	signInAgain("again-c", `window.__p3`, s2, second)
+
+	if got := recordedEventTypes(t, ctx); strings.Contains(got, "tokenlab:error") {
+		t.Errorf("events hold an error: %s", got)
+	}
+}
+
 func recordedTokens(t *testing.T, ctx context.Context) []string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__got.tokens`))
@@ -261,13 +348,20 @@ func TestEmbedSignInFailureRejects(t *testing.T) {
 	if !strings.Contains(ev, `"code":"signin"`) || !strings.Contains(ev, strconv.Quote(msg)[1:len(strconv.Quote(msg))-1]) {
 		t.Errorf("tokenlab:error events %s, want code signin with %q", ev, msg)
 	}
+	// Refused, the app may correct its options and call again.
+	if got := awaited(t, ctx, embedJS(`{username: "bad", password: "pw"}`)); strings.HasPrefix(got, "rejected") || strings.Count(got, ".") != 2 {
+		t.Errorf("tokenlab.embed after a refused sign-in = %q, want a token", got)
+	}
 	// Options the embed cannot send are refused before any request,
-	// naming the option.
+	// naming the option; corrected, they sign in.
 	other := newTab(t, 20*time.Second)
 	openEmbedHost(t, other, "")
 	got = awaited(t, other, `(async () => { try { await tokenlab.embed({password: "x"}); return "resolved"; } catch (e) { return e.message; } })()`)
 	if !strings.Contains(got, "username") {
 		t.Errorf("tokenlab.embed without a username: %q, want a refusal naming username", got)
+	}
+	if got := awaited(t, other, embedJS(`{username: "fixed", password: "x"}`)); strings.HasPrefix(got, "rejected") || strings.Count(got, ".") != 2 {
+		t.Errorf("tokenlab.embed with the username added = %q, want a token", got)
 	}
 }
 

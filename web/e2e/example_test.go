@@ -157,8 +157,9 @@ func TestExampleAppSurvivesTheLab(t *testing.T) {
 	}
 
 	// 4002 says the session reached its absolute lifetime: the embed
-	// stops, the app says so and signs in again (a new page load), and its
-	// new client starts with a token it never had.
+	// stops, the app says so and signs in again by calling tokenlab.embed
+	// again, in the same page, and its new client starts with a token it
+	// never had, for a new session, and gets its renewals.
 	checkPage(t, ctx, "session ended")
 	seen := map[string]bool{}
 	for _, c := range calls(t, ctx) {
@@ -167,11 +168,12 @@ func TestExampleAppSurvivesTheLab(t *testing.T) {
 	labOrder(t, session, "drop", `{"code":4002}`)
 	waitFor(t, ctx, `document.getElementById("client-status").textContent === "session ended: sign in again"`, 10*time.Second)
 	waitNextSecond(t, ctx) // else the new sign-in mints the same token
-	eval(t, ctx, `window.__before = true`)
+	// A page load would lose this mark.
+	eval(t, ctx, `window.__ended = app.client`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#sign-in-again`))); err != nil {
 		t.Fatalf("clicking Sign in again: %v", err)
 	}
-	waitAcrossLoad(t, ctx, `!window.__before && window.app !== undefined && app.client.calls.length === 1`, 15*time.Second)
+	waitFor(t, ctx, `window.__ended !== undefined && app.client !== window.__ended && app.client.calls.length === 1`, 15*time.Second)
 	if c := lastCall(t, ctx); !c.OK || seen[c.JTI] {
 		t.Errorf("signed in again, the SDK client got token %s (ok=%v %v %s), want a fresh one", c.JTI, c.OK, c.Code, c.Message)
 	}
@@ -179,6 +181,11 @@ func TestExampleAppSurvivesTheLab(t *testing.T) {
 		t.Errorf("signed in again, the session is %q, want a new one", again)
 	} else {
 		session = again
+	}
+	waitFor(t, ctx, `window.tokenlab.snapshot().connected`, 10*time.Second)
+	fresh(t, ctx, "a renewal of the new session", 10*time.Second, byOperator("expire", ""))
+	if got := text(t, ctx, `JSON.stringify(window.__events.filter(e => e.name === "tokenlab:token").at(-1).sessionId)`); got != strconv.Quote(session) {
+		t.Errorf("the new session's renewal came with sessionId %s, want %q", got, session)
 	}
 
 	// Revoked, the session is over: the app shows it, and its client gets
@@ -192,23 +199,6 @@ func TestExampleAppSurvivesTheLab(t *testing.T) {
 	}
 
 	checkPage(t, ctx, "revoked")
-}
-
-// waitAcrossLoad waits for a condition in a page that is loading anew:
-// until the new document runs, evaluating fails, which it retries.
-func waitAcrossLoad(t *testing.T, ctx context.Context, cond string, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s across a page load: %v", cond, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // checkPage fails the test if the page threw, if the SDK client refused a

@@ -35,20 +35,33 @@
   module.catch(() => {});
 
   const fire = (name, detail) => window.dispatchEvent(new CustomEvent(name, { detail }));
-  let started = null;
   let host = null;
   let shown = true;
+  // program is tokenlabEmbed once the program runs; broken, a rejected
+  // promise, once it could not start or stopped: every later call returns
+  // it (the page must be fixed and loaded again).
+  let program = null;
+  let broken = null;
+  // current is the latest sign-in: its promise and its state, one of
+  // "signing-in", "live" (its first token came), "ended" (its session is
+  // over: revoked, signed out, past its lifetime) and "failed" (refused
+  // before any token).
+  let current = null;
 
   api.panel = {
     show() { shown = true; if (host) host.hidden = false; },
     hide() { shown = false; if (host) host.hidden = true; },
   };
 
-  // embed signs in and starts the program once; a second call returns the
-  // first call's promise.
+  // embed signs in, the first time starting the program. While a sign-in
+  // is in flight or its session lives, a call returns that sign-in's
+  // promise (its options are not used); once the session has ended, or
+  // the sign-in was refused, a call signs in anew with the options given.
   api.embed = (options) => {
-    if (!started) started = start(options);
-    return started;
+    if (broken) return broken;
+    if (current && (current.state === "signing-in" || current.state === "live")) return current.promise;
+    current = signIn(options);
+    return current.promise;
   };
 
   // check returns what is wrong with the options, naming the field, or "".
@@ -63,30 +76,59 @@
     return "";
   };
 
-  async function start(o) {
+  // signIn sends one sign-in and returns its record: the program settles
+  // its promise (through tokenlabEmbed's first and failed, which reach the
+  // current sign-in) and hands it the session's renewals.
+  function signIn(o) {
+    const s = { state: "signing-in" };
     const wrong = check(o);
     if (wrong) {
       fire("tokenlab:error", { code: "signin", message: wrong, field: "options" });
-      throw new TypeError(wrong);
+      s.state = "failed";
+      s.promise = Promise.reject(new TypeError(wrong));
+      return s;
     }
     const onToken = o.onToken; // the options (and the password) are not kept
-    let resolve, reject;
-    const first = new Promise((ok, no) => { resolve = ok; reject = no; });
-    const boot = (message) => {
-      message = "tokenlab: the embed's program did not start: " + message;
-      fire("tokenlab:error", { code: "boot", message });
-      reject(new Error(message));
+    s.promise = new Promise((resolve, reject) => {
+      s.first = (token) => { s.state = "live"; resolve(token); };
+      s.failed = (message) => { if (s.state === "signing-in") s.state = "failed"; reject(new Error(message)); };
+    });
+    s.renewed = (token, detail) => {
+      if (onToken) {
+        try { onToken(token, detail); } catch (e) { console.error("tokenlab: onToken threw", e); }
+      }
+      fire("tokenlab:token", detail);
     };
-    // The sign-in and the program's download and compilation overlap: the
-    // program takes the answer when it starts (wasm/embed.go).
-    const signIn = post("/token", JSON.stringify({ username: o.username, password: o.password, ttl: o.ttl, grants: o.grants }));
+    // A session that ends before a later sign-in's first token (its
+    // signed_out follows its revoked) leaves that sign-in alone.
+    s.ended = () => { if (s.state === "live") s.state = "ended"; };
+    if (o.panel === false) api.panel.hide();
+    const answer = post("/token", JSON.stringify({ username: o.username, password: o.password, ttl: o.ttl, grants: o.grants }));
+    if (program) program.signInAgain(answer);
+    else start(answer);
+    return s;
+  }
+
+  // fail reports a program that could not start, or stopped: the current
+  // sign-in rejects, and so does every later call.
+  function fail(message) {
+    message = "tokenlab: the embed's program did not start: " + message;
+    fire("tokenlab:error", { code: "boot", message });
+    broken = Promise.reject(new Error(message));
+    broken.catch(() => {});
+    current?.failed?.(message);
+  }
+
+  // start starts the program with the first sign-in: the sign-in and the
+  // program's download and compilation overlap, and the program takes the
+  // answer when it starts (wasm/embed.go).
+  async function start(signIn) {
     const boot_ = { origin, signIn };
     signIn.then((answer) => { if (boot_.signIn) boot_.answer = answer; });
     try {
       if (!document.body) await new Promise((ok) => addEventListener("DOMContentLoaded", ok, { once: true }));
       host = document.createElement("tokenlab-panel");
-      host.hidden = o.panel === false || !shown;
-      if (o.panel === false) shown = false;
+      host.hidden = !shown;
       const root = host.attachShadow({ mode: "open" });
       const sheet = new CSSStyleSheet();
       sheet.replaceSync(css);
@@ -100,25 +142,22 @@
       const go = new Go();
       const instance = await WebAssembly.instantiate(await module, go.importObject);
       boot_.root = root;
-      // The program calls these: the first token settles the promise,
-      // each later one goes to onToken and the tokenlab:token event.
-      boot_.first = (token) => resolve(token);
-      boot_.failed = (message) => reject(new Error(message));
-      boot_.renewed = (token, detail) => {
-        if (onToken) {
-          try { onToken(token, detail); } catch (e) { console.error("tokenlab: onToken threw", e); }
-        }
-        fire("tokenlab:token", detail);
-      };
+      // The program calls these for the current sign-in: its first token
+      // settles its promise, each later one goes to its onToken and the
+      // tokenlab:token event, and ended says its session is over.
+      boot_.first = (token) => current?.first?.(token);
+      boot_.failed = (message) => current?.failed?.(message);
+      boot_.renewed = (token, detail) => current?.renewed?.(token, detail);
+      boot_.ended = () => current?.ended?.();
       globalThis.tokenlabEmbed = boot_;
+      program = boot_;
       // The program runs as long as the page; its end (a crash, shown in
       // the console) settles a promise still waiting.
-      go.run(instance).then(() => boot("it stopped (see the console)"));
+      go.run(instance).then(() => fail("it stopped (see the console)"));
     } catch (e) {
-      boot(String(e && e.message ? e.message : e) +
+      fail(String(e && e.message ? e.message : e) +
         ". The page's Content-Security-Policy must allow 'wasm-unsafe-eval' and " + origin + " in script-src and connect-src.");
     }
-    return first;
   }
 
   // post sends what the program's own requests send (wasm/fetch.go), with

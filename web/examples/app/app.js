@@ -14,20 +14,27 @@ const log = (text, className = "") => {
 const status = (text) => (document.getElementById("client-status").textContent = text);
 
 let client;
+// options are the app's sign-in: the embed keeps none of them (nor the
+// password), so the app passes them again to sign in again.
+const options = {
+  username: params.get("username") ?? "alice",
+  password: "any password works in demo mode",
+  ttl: Number(params.get("ttl") ?? 3600),
+  grants: { chat: { service_sid: "IS00000000000000000000000000000000" } },
+  panel: true,
+  onToken(token) {
+    client.updateToken(token).then(
+      () => log(`updateToken: ${client.calls.at(-1).jti}, expires ${new Date(client.calls.at(-1).exp * 1000).toLocaleTimeString()}`),
+      (err) => log(`updateToken refused: ${err.message}`, "refused"),
+    );
+  },
+};
+
+// signIn gets the session's first token and makes the SDK client with it.
+// Once a session has ended, tokenlab.embed signs in anew: a new session,
+// a new client.
 async function signIn() {
-  const first = await tokenlab.embed({
-    username: params.get("username") ?? "alice",
-    password: "any password works in demo mode",
-    ttl: Number(params.get("ttl") ?? 3600),
-    grants: { chat: { service_sid: "IS00000000000000000000000000000000" } },
-    panel: true,
-    onToken(token) {
-      client.updateToken(token).then(
-        () => log(`updateToken: ${client.calls.at(-1).jti}, expires ${new Date(client.calls.at(-1).exp * 1000).toLocaleTimeString()}`),
-        (err) => log(`updateToken refused: ${err.message}`, "refused"),
-      );
-    },
-  });
+  const first = await tokenlab.embed(options);
   client = new StandInClient(first);
   client.on("tokenAboutToExpire", (secondsLeft) => log(`client: token expires in ${secondsLeft} s`));
   client.on("tokenExpired", () => { status("token expired"); log("client: token expired", "refused"); });
@@ -39,8 +46,7 @@ async function signIn() {
 // Failures (a refused renewal, a dropped socket) are the embed's to retry;
 // the app only shows them. A session that ends is over: revoked, the app
 // stops; ended otherwise (close code 4002: it reached its absolute
-// lifetime), the app offers to sign in again, which the embed does once
-// per page load.
+// lifetime), the app offers to sign in again, in the same page.
 let revoked = false;
 addEventListener("tokenlab:error", (e) => log(`tokenlab: ${e.detail.code}: ${e.detail.message}`));
 addEventListener("tokenlab:notice", (e) => {
@@ -56,6 +62,17 @@ addEventListener("tokenlab:notice", (e) => {
     document.getElementById("sign-in-again").hidden = false;
   }
 });
-document.getElementById("sign-in-again").addEventListener("click", () => location.reload());
+const again = document.getElementById("sign-in-again");
+const start = () =>
+  signIn().catch((err) => {
+    status("sign-in failed");
+    log(`sign-in failed: ${err.message}`, "refused");
+    again.hidden = false;
+  });
+again.addEventListener("click", () => {
+  again.hidden = true;
+  status("signing in again");
+  start();
+});
 
-signIn().catch((err) => { status("sign-in failed"); log(`sign-in failed: ${err.message}`, "refused"); });
+start();

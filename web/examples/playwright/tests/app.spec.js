@@ -70,18 +70,25 @@ test("the app's client gets a fresh token through every fault", async ({ page, l
     });
   }
 
-  await test.step("the session ends (4002): the app signs in again", async () => {
+  await test.step("the session ends (4002): the app signs in again, in the same page", async () => {
     const had = await page.evaluate(() => app.client.calls.map((c) => c.jti));
     await lab.drop(session, 4002);
     await expect(page.locator("#client-status")).toHaveText("session ended: sign in again");
     await page.waitForFunction(() => Date.now() / 1000 >= Math.floor(app.client.calls.at(-1).at / 1000) + 1);
-    await page.getByRole("button", { name: "Sign in again" }).click();
-    await page.waitForFunction(() => window.app?.client.calls.length === 1);
+    await page.evaluate(() => (window.endedClient = app.client)); // a page load would lose it
+    await page.getByRole("button", { name: "Sign in again" }).click(); // calls tokenlab.embed again
+    await page.waitForFunction(() => window.endedClient && app.client !== window.endedClient && app.client.calls.length === 1);
     const first = await page.evaluate(() => app.client.calls[0]);
     expect(first.ok).toBe(true);
     expect(had).not.toContain(first.jti);
+    const ended = session;
     session = await page.evaluate(() => tokenlab.snapshot().sessionId);
+    expect(session).not.toBe(ended);
     await page.waitForFunction(() => tokenlab.snapshot().connected);
+    await freshToken(() => lab.expire(session));
+    // The renewal's tokenlab:token: the new session, expiresAt in unix seconds (the token's exp).
+    const [renewal, exp] = await page.evaluate(() => [window.events.filter((e) => e.name === "tokenlab:token").at(-1), app.client.calls.at(-1).exp]);
+    expect(renewal).toMatchObject({ sessionId: session, expiresAt: exp });
   });
 
   await test.step("revoked: the session ends", async () => {
