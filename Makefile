@@ -87,7 +87,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
 	done
 
 # bench measures the performance figures, each against a baseline from the
-# same run, and writes them into docs/benchmarks.md (about three minutes, on
+# same run, and writes them into docs/benchmarks.md (five to six minutes, on
 # loopback; never part of test). brotli, for one of the page's sizes, and
 # Flask with Twilio's Python helper, for figure 2's tutorial baseline, are
 # installed from Debian when missing; without them, that size and that
