@@ -105,18 +105,23 @@ func TestRebindingRefusedOnEveryRoute(t *testing.T) {
 		{method: "POST", path: "/logout", header: origin, withCookie: true},
 	}
 
-	// The socket joins the attack at the same barrier.
-	wsDone := make(chan *http.Response, 1)
-	go func() {
-		h := http.Header{"Host": {forged}, "Origin": {"http://" + forged}, "Cookie": {ck.Name + "=" + ck.Value}}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c, resp, err := websocket.DefaultDialer.DialContext(ctx, l.wsURL(), h)
-		if err == nil {
-			c.Close()
-		}
-		wsDone <- resp
-	}()
+	// The sockets join the attack at the same time: the page's, and the
+	// Twilio SDKs' (twilsock and Voice signaling), which check no Origin.
+	sockets := []string{"/ws", "/v3/wsconnect", "/signal"}
+	wsDone := make([]chan *http.Response, len(sockets))
+	for i, path := range sockets {
+		wsDone[i] = make(chan *http.Response, 1)
+		go func() {
+			h := http.Header{"Host": {forged}, "Origin": {"http://" + forged}, "Cookie": {ck.Name + "=" + ck.Value}}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, resp, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(l.srv.URL, "http")+path, h)
+			if err == nil {
+				c.Close()
+			}
+			wsDone[i] <- resp
+		}()
+	}
 	answers := sendAll(t, l.srv.URL, forged, ck, attack)
 
 	for i, a := range answers {
@@ -144,8 +149,14 @@ func TestRebindingRefusedOnEveryRoute(t *testing.T) {
 			t.Errorf("%s %s: error %+v, want %s naming the name and %s", rq.method, rq.path, e.Error, api.CodeHostNotAllowed, config.EnvAllowedHosts)
 		}
 	}
-	if resp := <-wsDone; resp == nil || resp.StatusCode != http.StatusMisdirectedRequest {
-		t.Errorf("WebSocket upgrade with Host and Origin %s: %v, want 421", forged, resp)
+	for i, path := range sockets {
+		status := 0
+		if resp := <-wsDone[i]; resp != nil {
+			status = resp.StatusCode
+		}
+		if status != http.StatusMisdirectedRequest {
+			t.Errorf("WebSocket upgrade of %s with Host and Origin %s: status %d, want 421", path, forged, status)
+		}
 	}
 
 	// Nothing the attack sent took effect.

@@ -1,0 +1,160 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/twilsock"
+	"github.com/tokenlab/tokenlab/shared/protocol"
+	"github.com/tokenlab/tokenlab/shared/token"
+)
+
+// sdkGrant is a Sync grant: what a twilsock connection needs.
+var sdkGrant = token.Grants{Sync: &token.SyncGrant{ServiceSID: "IS" + strings.Repeat("0", 32)}}
+
+// twilsockInit dials /v3/wsconnect, sends init with tok and returns the
+// connection and the answer's header.
+func twilsockInit(tb testing.TB, base, tok string) (*websocket.Conn, twilsock.Header, error) {
+	ws, _, err := websocket.DefaultDialer.Dial(base+"/v3/wsconnect", nil)
+	if err != nil {
+		return nil, twilsock.Header{}, err
+	}
+	b, _ := twilsock.Encode(twilsock.Header{Method: twilsock.MethodInit, ID: "TMinit", Token: tok}, nil)
+	ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		ws.Close()
+		return nil, twilsock.Header{}, err
+	}
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		ws.Close()
+		return nil, twilsock.Header{}, err
+	}
+	f, err := twilsock.Decode(data)
+	if err != nil {
+		ws.Close()
+		return nil, twilsock.Header{}, err
+	}
+	return ws, f.Header, nil
+}
+
+// TestSDKFloodAtVictimTab: with a victim's tab open and not reading, an
+// attacker forges tokens claiming the victim's identity, then churns
+// connections with a token of the victim's and refusals of its expired
+// one, in parallel. The forged ones show nowhere; the tab is never
+// dropped and still gets its own notice; the listing stays bounded.
+func TestSDKFloodAtVictimTab(t *testing.T) {
+	t.Parallel()
+	l := newLive(t, labOn, nil)
+	_, ck := l.signIn(t, 600)
+	id := l.sessionID(t)
+	tab := l.mustDial(t, ck)
+	expect(t, tab, protocol.TypeHello, 5*time.Second)
+	base := "ws" + strings.TrimPrefix(l.srv.URL, "http")
+
+	other, err := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: mint.Secret(strings.Repeat("f", 32))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, _ := other.Mint("alice", sdkGrant, time.Hour)
+	past, _ := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret},
+		func() time.Time { return time.Now().Add(-2 * time.Hour) })
+	expired, _ := past.Mint("alice", sdkGrant, time.Hour)
+	valid, _ := l.minter.Mint("alice", sdkGrant, time.Hour)
+
+	attack := func(workers, rounds int, tok string, want int) {
+		t.Helper()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make(chan string, workers*rounds)
+		for range workers {
+			wg.Go(func() {
+				<-start
+				for range rounds {
+					ws, h, err := twilsockInit(t, base, tok)
+					if err != nil {
+						errs <- err.Error()
+						continue
+					}
+					if h.Status == nil || (h.Status.Code != want && h.Status.Code != twilsock.StatusTooManyRequest) {
+						errs <- "init answered " + string(must(json.Marshal(h)))
+					}
+					ws.Close()
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+			break
+		}
+	}
+	attack(16, 10, forged.Token, twilsock.StatusUnauthorized)
+	sessions := l.adminSessions(t)
+	if len(sessions.SDKConnections) != 0 {
+		t.Fatalf("tokens forged with another key are listed: %d entries, the first %+v", len(sessions.SDKConnections), sessions.SDKConnections[0])
+	}
+	// The first sdk message the tab reads must be about a real token.
+	ws, h, err := twilsockInit(t, base, valid.Token)
+	if err != nil || h.Status.Code != 200 {
+		t.Fatalf("a valid init: %v %+v", err, h.Status)
+	}
+	ws.Close()
+	if m := expect(t, tab, protocol.TypeSDK, 5*time.Second); m.Event != protocol.SDKConnected {
+		t.Fatalf("the tab's first sdk message: %+v, want the valid connection's", m)
+	}
+
+	attack(16, 40, valid.Token, twilsock.StatusOK)
+	attack(16, 40, expired.Token, twilsock.StatusUnauthorized)
+
+	sessions = l.adminSessions(t)
+	if n := len(sessions.SDKConnections); n > 64+8 {
+		t.Errorf("GET /admin/sessions lists %d SDK connections after the flood, want at most 72", n)
+	}
+	if len(sessions.Sessions) != 1 || sessions.Connections != 1 {
+		t.Fatalf("the victim's tab was dropped: %d sessions, %d connections", len(sessions.Sessions), sessions.Connections)
+	}
+	l.mustPost(t, "/admin/sessions/"+id+"/warn", nil, "")
+	tab.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		m := read(t, tab, 10*time.Second)
+		if m.Type == protocol.TypeExpiring {
+			break
+		}
+		if m.Type != protocol.TypeSDK {
+			t.Fatalf("the tab got %+v, want sdk messages then expiring", m)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func (l *live) adminSessions(tb testing.TB) api.SessionsResponse {
+	tb.Helper()
+	resp, err := http.Get(l.srv.URL + "/admin/sessions")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r api.SessionsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != 200 {
+		tb.Fatalf("GET /admin/sessions: %d %v", resp.StatusCode, err)
+	}
+	return r
+}
