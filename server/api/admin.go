@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/sdkconn"
@@ -67,6 +68,24 @@ func requireAdmin(log *slog.Logger, adminToken mint.Secret) func(http.Handler) h
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// operatorSameOrigin keeps the operator routes to programs (the CLI,
+// curl, a test's HTTP client) and tokenlab's own page. The server-wide
+// CrossOriginProtection trusts TOKENLAB_ALLOWED_ORIGINS, whose pages may
+// use the token routes and their own session's lab; without this, such a
+// page in a browser on the operator's machine (a loopback client, which
+// is all the operator auth asks for without a token) could revoke, expire
+// or drop any session it knows the id of, with POSTs that need no
+// preflight.
+func operatorSameOrigin(log *slog.Logger) func(http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection() // no trusted origins
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, log, &Error{Code: CodeCrossOrigin,
+			Message: "the operator routes refuse pages at other origins, " + config.EnvAllowedOrigins +
+				" included: a page orders its own session's faults with POST /lab/…; call /admin/… from a program"})
+	}))
+	return cop.Handler
 }
 
 // proxyHeaders are the headers proxies add to say whom they forward for,

@@ -8,7 +8,11 @@ import (
 	"github.com/tokenlab/tokenlab/server/config"
 )
 
-// hostileLab attacks the lab's routes on a server with TOKENLAB_LAB=on.
+// labApp is the hostile lab server's one allowed origin.
+const labApp = "http://localhost:3000"
+
+// hostileLab attacks the lab's routes on a server with TOKENLAB_LAB=on
+// and labApp allowed.
 func hostileLab() []httpAttack {
 	const js = "application/json"
 	own := func(name, action, body string, status int, code, field string) httpAttack {
@@ -46,6 +50,17 @@ func hostileLab() []httpAttack {
 		{name: "operator: unknown session", method: "POST", path: "/admin/sessions/" + strings.Repeat("A", 26) + "/skew", contentType: js, body: `{"seconds":1}`, status: 404, code: api.CodeNotLive},
 		{name: "operator: malformed id", method: "POST", path: "/admin/sessions/..%2fx/drop", contentType: js, body: `{"code":1001}`, status: 400, code: api.CodeInvalidField, field: "id"},
 		{name: "operator: through a proxy", method: "POST", path: "/admin/sessions/{valid}/expire", header: map[string]string{"X-Forwarded-For": "192.0.2.7"}, status: 403, code: api.CodeAdminForbidden},
+		// A page at an allowed origin may order its own session's faults
+		// (/lab/…), never act as the operator: in a browser on the
+		// operator's machine it is a loopback client, and these POSTs
+		// need no preflight.
+		{name: "operator: expire from an allowed origin", method: "POST", path: "/admin/sessions/{valid}/expire", header: map[string]string{"Origin": labApp, "Sec-Fetch-Site": "same-site"}, status: 403, code: api.CodeCrossOrigin},
+		{name: "operator: revoke from an allowed origin", method: "POST", path: "/admin/sessions/{valid}/revoke", header: map[string]string{"Origin": labApp, "Sec-Fetch-Site": "same-site"}, status: 403, code: api.CodeCrossOrigin},
+		{name: "operator: drop from an allowed origin, Origin only", method: "POST", path: "/admin/sessions/{valid}/drop", contentType: js, body: `{"code":1001}`, header: map[string]string{"Origin": labApp}, status: 403, code: api.CodeCrossOrigin},
+		{name: "own: expire from a look-alike origin", method: "POST", path: "/lab/expire", cookie: "valid", header: map[string]string{"Origin": labApp + ".evil.test"}, status: 403, code: api.CodeCrossOrigin},
+		{name: "own: expire from another port of the same site", method: "POST", path: "/lab/expire", cookie: "valid", header: map[string]string{"Origin": "http://localhost:3001", "Sec-Fetch-Site": "same-site"}, status: 403, code: api.CodeCrossOrigin},
+		{name: "own: fail from the allowed origin", method: "POST", path: "/lab/fail", cookie: "valid", contentType: js, body: `{"count":0}`, header: map[string]string{"Origin": labApp, "Sec-Fetch-Site": "same-site"}, status: 200},
+		{name: "operator: warn from tokenlab's own page", method: "POST", path: "/admin/sessions/{valid}/warn", header: map[string]string{"Sec-Fetch-Site": "same-origin"}, status: 200},
 		{name: "operator: GET", method: "GET", path: "/admin/sessions/{valid}/expire", status: 405, code: api.CodeMethodNotAllowed, allow: "POST"},
 		// None of the refused orders took: a renewal mints.
 		{name: "refresh after the refusals", method: "POST", path: "/token/refresh", cookie: "valid", status: 200},
@@ -57,7 +72,7 @@ func hostileLab() []httpAttack {
 func TestHostileLab(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			s := newHostileOver(t, tr.tls, func(c *config.Config) { c.Lab = true })
+			s := newHostileOver(t, tr.tls, func(c *config.Config) { c.Lab, c.AllowedOrigins = true, []string{labApp} })
 			runHTTPAttacks(t, s, hostileLab())
 		})
 	}

@@ -34,7 +34,9 @@ func addRoutes(routes *http.ServeMux, d Deps) {
 	routes.Handle("GET /v3/wsconnect", twilsock)
 	routes.Handle("GET /signal", voice)
 	sdk := sdkLabs{twilsock, voice} // the lab's faults reach the SDKs' sockets too
-	admin := requireAdmin(d.Logger, d.Config.AdminToken)
+	// Operator routes: same-origin whatever TOKENLAB_ALLOWED_ORIGINS says.
+	sameOrigin, auth := operatorSameOrigin(d.Logger), requireAdmin(d.Logger, d.Config.AdminToken)
+	admin := func(h http.Handler) http.Handler { return sameOrigin(auth(h)) }
 	routes.Handle("GET /admin/sessions", admin(handleAdminSessions(d.Hub, d.SDK)))
 	routes.Handle("POST /admin/sessions/{id}/revoke", admin(noBody(handleAdminRevoke(d.Logger, d.Sessions, d.Hub, sdk))))
 	// The lab: the same faults for an operator (any session) and for a
