@@ -81,11 +81,17 @@ type labAction func(w http.ResponseWriter, r *http.Request, h *hub.Hub, id strin
 
 // labActions are the lab's actions by name, as they appear in the paths.
 var labActions = map[string]labAction{
-	"expire": func(_ http.ResponseWriter, _ *http.Request, h *hub.Hub, id string) (int, int, error) {
+	"expire": func(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, int, error) {
+		if err := decodeNothing(w, r); err != nil {
+			return 0, 0, err
+		}
 		n, err := h.ExpireNow(id)
 		return n, 0, err
 	},
-	"warn": func(_ http.ResponseWriter, _ *http.Request, h *hub.Hub, id string) (int, int, error) {
+	"warn": func(w http.ResponseWriter, r *http.Request, h *hub.Hub, id string) (int, int, error) {
+		if err := decodeNothing(w, r); err != nil {
+			return 0, 0, err
+		}
 		n, err := h.WarnNow(id)
 		return n, 0, err
 	},
@@ -181,6 +187,22 @@ func decodeLab[T any](w http.ResponseWriter, r *http.Request, example string) (T
 		return v, &Error{Code: CodeBadJSON, Message: r.URL.Path + " takes a JSON object, e.g. " + example}
 	}
 	return v, err
+}
+
+// decodeNothing reads the body of a lab route that takes no fields: none,
+// or {}. Anything else is refused rather than ignored, so that an order
+// with options these routes do not have ({"lead_ms":…}) is not taken for
+// one that was carried out as asked.
+func decodeNothing(w http.ResponseWriter, r *http.Request) error {
+	_, err := decode[struct{}](w, r)
+	var e *Error
+	switch {
+	case errors.Is(err, errEmptyBody):
+		return nil
+	case errors.As(err, &e) && e.Code == CodeUnknownField:
+		e.Message = r.URL.Path + " takes no fields, but got " + strconv.Quote(e.Field) + ": send no body, or {}"
+	}
+	return err
 }
 
 func invalid(field, format string, args ...any) *Error {
