@@ -98,10 +98,20 @@ func (l *lab) set(id string, max int, f func(*faults)) error {
 		l.m[id] = fs
 	}
 	f(fs)
+	l.tidy(id, fs)
+	return nil
+}
+
+// tidy forgets a used-up fail order, so that operators are not shown its
+// status as if it were in force, and the session's entry once nothing is
+// left. Callers hold l.mu.
+func (l *lab) tidy(id string, fs *faults) {
+	if fs.fault.Count == 0 {
+		fs.fault = Fault{}
+	}
 	if fs.fault.Count == 0 && fs.skew == 0 {
 		delete(l.m, id)
 	}
-	return nil
 }
 
 // take uses up one faulted renewal of id, if any, and returns it with
@@ -119,9 +129,7 @@ func (l *lab) take(id string) (f Fault, left int, skew time.Duration) {
 		left = fs.fault.Count
 	}
 	skew = fs.skew
-	if fs.fault.Count == 0 && fs.skew == 0 {
-		delete(l.m, id)
-	}
+	l.tidy(id, fs)
 	return f, left, skew
 }
 
