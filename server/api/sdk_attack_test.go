@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/mint"
 	"github.com/tokenlab/tokenlab/server/twilsock"
+	"github.com/tokenlab/tokenlab/server/voicesignal"
 	"github.com/tokenlab/tokenlab/shared/protocol"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
@@ -157,4 +159,136 @@ func (l *live) adminSessions(tb testing.TB) api.SessionsResponse {
 		tb.Fatalf("GET /admin/sessions: %d %v", resp.StatusCode, err)
 	}
 	return r
+}
+
+// TestLabEndedTokensStayEnded: once the lab's expire now or an operator's
+// revoke has ended an SDK connection's token, that token is refused as an
+// expired one (20104) wherever it comes back: reconnects sent together
+// right after the revoke, an update on another connection, a Voice
+// Device's listen. A token minted afterwards for the same identity is
+// accepted: the fault ends tokens, not the identity. The ended tokens
+// were issued a few seconds before the fault, as an app's usually are
+// (one minted in the fault's second cannot be told from a new one).
+func TestLabEndedTokensStayEnded(t *testing.T) {
+	t.Parallel()
+	for _, action := range []string{"expire", "revoke"} {
+		t.Run(action, func(t *testing.T) {
+			t.Parallel()
+			l := newLive(t, labOn, nil)
+			l.signIn(t, 600)
+			id := l.sessionID(t)
+			base := "ws" + strings.TrimPrefix(l.srv.URL, "http")
+			earlier, _ := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret},
+				func() time.Time { return time.Now().Add(-5 * time.Second) })
+			old, _ := earlier.Mint("alice", sdkGrant, time.Hour)
+			ws, h, err := twilsockInit(t, base, old.Token)
+			if err != nil || h.Status.Code != 200 {
+				t.Fatalf("init: %v %+v", err, h.Status)
+			}
+			defer ws.Close()
+			voice, _ := earlier.Mint("alice", token.Grants{Voice: &token.VoiceGrant{Incoming: &token.VoiceIncoming{Allow: true}}}, time.Hour)
+			dev := voiceListen(t, base, voice.Token)
+			defer dev.Close()
+			if m := nextVoice(t, dev); m.Type != voicesignal.TypeConnected {
+				t.Fatalf("listen answered %s", m.Type)
+			}
+
+			if r := l.mustPost(t, "/admin/sessions/"+id+"/"+action, nil, ""); action == "expire" && r.SDKConnections != 2 {
+				t.Fatalf("%s reached %d SDK connections, want 2", action, r.SDKConnections)
+			}
+			ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			for {
+				_, data, err := ws.ReadMessage()
+				if err != nil {
+					t.Fatalf("the twilsock connection ended without a 410 close: %v", err)
+				}
+				if f, _ := twilsock.Decode(data); f.Header.Method == twilsock.MethodClose {
+					if f.Header.Status.Code != twilsock.StatusTokenExpired {
+						t.Fatalf("closed with %+v, want 410", f.Header.Status)
+					}
+					break
+				}
+			}
+
+			// The SDK, or whoever holds the token, comes back with it at once.
+			const tries = 8
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			got := make([]string, tries)
+			for i := range tries {
+				wg.Go(func() {
+					<-start
+					c, h, err := twilsockInit(t, base, old.Token)
+					if err != nil {
+						got[i] = err.Error()
+						return
+					}
+					c.Close()
+					got[i] = fmt.Sprint(h.Status.Code, " ", h.Status.ErrorCode)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for _, g := range got {
+				if g != "401 20104" {
+					t.Errorf("a reconnect with the token the lab ended: %s, want 401 20104", g)
+				}
+			}
+
+			// On a connection of a new token, an update back to the old one.
+			fresh, _ := l.minter.Mint("alice", sdkGrant, time.Hour)
+			c, h, err := twilsockInit(t, base, fresh.Token)
+			if err != nil || h.Status.Code != 200 {
+				t.Fatalf("a token minted after the %s: %v %+v, want accepted", action, err, h.Status)
+			}
+			defer c.Close()
+			b, _ := twilsock.Encode(twilsock.Header{Method: twilsock.MethodUpdate, ID: "TMupdate", Token: old.Token}, nil)
+			c.WriteMessage(websocket.BinaryMessage, b)
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, data, err := c.ReadMessage(); err != nil {
+				t.Fatal(err)
+			} else if f, _ := twilsock.Decode(data); f.Header.Status == nil || f.Header.Status.ErrorCode != twilsock.ErrorTokenExpired {
+				t.Errorf("an update back to the ended token: %s, want 20104", data)
+			}
+
+			again := voiceListen(t, base, voice.Token)
+			defer again.Close()
+			var e voicesignal.ErrorPayload
+			if m := nextVoice(t, again); m.Type != voicesignal.TypeError || m.PayloadInto(&e) != nil || e.Error.Code != voicesignal.CodeTokenExpired {
+				t.Errorf("a Device listening again with the ended token: %s %s, want 31205", m.Type, m.Payload)
+			}
+		})
+	}
+}
+
+// voiceListen opens /signal and sends listen with tok.
+func voiceListen(tb testing.TB, base, tok string) *websocket.Conn {
+	tb.Helper()
+	dev, _, err := websocket.DefaultDialer.Dial(base+"/signal", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	listen, _ := voicesignal.Encode(voicesignal.TypeListen, voicesignal.Listen{Token: tok})
+	dev.WriteMessage(websocket.TextMessage, listen)
+	return dev
+}
+
+// nextVoice returns the next signaling message that is not a heartbeat.
+func nextVoice(tb testing.TB, dev *websocket.Conn) voicesignal.Message {
+	tb.Helper()
+	dev.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, data, err := dev.ReadMessage()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if voicesignal.IsHeartbeat(data) {
+			continue
+		}
+		m, err := voicesignal.Decode(data)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return m
+	}
 }

@@ -166,7 +166,8 @@ type conn struct {
 	mu    sync.Mutex // guards the fields below
 	ident string     // set by a successful init
 	seq   int
-	rec   *record // the directory's record, from a successful init
+	rec   *record      // the directory's record, from a successful init
+	tok   currentToken // the last accepted token
 }
 
 // record returns the connection's directory record (nil before init).
@@ -321,7 +322,12 @@ func (c *conn) refuse(id string, r *Refusal) {
 }
 
 func (c *conn) init(h twilsock.Header) {
-	a, refusal := verify(c.e.o.Minter, h.Token, time.Now())
+	now := time.Now()
+	key := keyOf(h.Token)
+	a, refusal := verify(c.e.o.Minter, h.Token, now)
+	if refusal == nil {
+		refusal = c.e.pool.ended.refusal(key, a.Identity, now)
+	}
 	if refusal != nil {
 		// Recorded first, so that whoever reads the reply finds it listed.
 		c.e.o.Directory.refused(sdkProduct(h.Metadata, nil), refusal.Identity, refusal.ErrorCode)
@@ -336,7 +342,7 @@ func (c *conn) init(h twilsock.Header) {
 	}
 	rec := c.e.o.Directory.open(sdkProduct(h.Metadata, a.Products), a.Identity, a.Exp)
 	c.mu.Lock()
-	c.ident, c.rec = a.Identity, rec
+	c.ident, c.rec, c.tok = a.Identity, rec, current(key, a)
 	c.mu.Unlock()
 	c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	r := twilsock.Reply(h.ID, twilsock.StatusOK, "OK")
@@ -347,7 +353,12 @@ func (c *conn) init(h twilsock.Header) {
 }
 
 func (c *conn) update(h twilsock.Header) {
-	a, refusal := verify(c.e.o.Minter, h.Token, time.Now())
+	now := time.Now()
+	key := keyOf(h.Token)
+	a, refusal := verify(c.e.o.Minter, h.Token, now)
+	if refusal == nil {
+		refusal = c.e.pool.ended.refusal(key, a.Identity, now)
+	}
 	if refusal == nil && a.Identity != c.identity() {
 		refusal = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid,
 			fmt.Sprintf("the new token is for identity %q, this connection is %q: connect again to change identity", a.Identity, c.identity()))
@@ -357,6 +368,9 @@ func (c *conn) update(h twilsock.Header) {
 		c.refuse(h.ID, refusal)
 		return
 	}
+	c.mu.Lock()
+	c.tok = current(key, a)
+	c.mu.Unlock()
 	c.life.SetToken(a.TTL, a.Exp)
 	c.e.o.Directory.set(c.record(), protocol.SDKUpdated, 0, a.Exp)
 	c.reply(h.ID, twilsock.StatusOK, "OK", "")

@@ -1,5 +1,7 @@
 package sdkconn
 
+import "time"
+
 // The lab reaches the SDK connections of an identity, so that a fault
 // ordered for a session (server/hub's lab.go) shows in the user's app as
 // well as in tokenlab's page: the SDKs' sockets are not tied to a session,
@@ -32,10 +34,21 @@ type labConn interface {
 	sock() *socket
 	labIdentity() string
 	lifecycle() *Lifecycle
+	token() currentToken
 }
 
-func (c *conn) labIdentity() string      { return c.identity() }
-func (c *conn) lifecycle() *Lifecycle    { return c.life }
+func (c *conn) labIdentity() string   { return c.identity() }
+func (c *conn) lifecycle() *Lifecycle { return c.life }
+func (c *conn) token() currentToken {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok
+}
+func (c *voiceConn) token() currentToken {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok
+}
 func (c *voiceConn) labIdentity() string { return c.admitted() }
 func (c *voiceConn) lifecycle() *Lifecycle {
 	return c.life
@@ -64,9 +77,11 @@ func (p *pool) lab(identity string, f Fault, code int) int {
 		}
 	}
 	p.mu.Unlock()
+	now := time.Now()
 	for _, c := range hit {
 		switch f {
 		case FaultExpire, FaultRevoke:
+			p.ended.add(c.token(), now)
 			c.lifecycle().ExpireNow()
 		case FaultWarn:
 			if vc, ok := c.(*voiceConn); ok {

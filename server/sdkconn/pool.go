@@ -90,6 +90,8 @@ type pool struct {
 	// writers counts the connections whose socket is not over yet: Drain
 	// waits for them to have sent their close.
 	writers sync.WaitGroup
+	// ended are the tokens the lab ended, refused from then on.
+	ended endedTokens
 }
 
 // served lists, for each http.Server, the pools whose connections it

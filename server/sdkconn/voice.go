@@ -81,6 +81,7 @@ type voiceConn struct {
 	rec      *record    // the directory's record, from the first accepted listen
 	live     bool       // the current token is accepted and not expired
 	incoming bool       // the current token's voice grant allows incoming calls
+	tok      currentToken
 }
 
 // record returns the connection's directory record (nil before listen).
@@ -246,7 +247,11 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 		return
 	}
 	now := time.Now()
+	key := keyOf(l.Token)
 	a, refusal := checkToken(c.e.o.Minter, l.Token, now)
+	if refusal == nil {
+		refusal = c.e.pool.ended.refusal(key, a.Identity, now)
+	}
 	if refusal == nil && a.Grants.Voice == nil {
 		refusal = &Refusal{ErrorCode: voicesignal.CodeAccessTokenInvalid, Reason: "the token has no voice grant: mint it with one (tokenlab mint --voice-incoming, or --voice-app-sid)", Identity: a.Identity}
 	}
@@ -285,6 +290,7 @@ func (c *voiceConn) listen(m voicesignal.Message) {
 		c.rec = rec
 	}
 	c.ident = a.Identity
+	c.tok = current(key, a)
 	wasLive := c.live
 	c.live = true
 	c.incoming = a.Grants.Voice.Incoming != nil && a.Grants.Voice.Incoming.Allow
