@@ -28,7 +28,10 @@ func allowCORS(origins []string) func(http.Handler) http.Handler {
 		return func(h http.Handler) http.Handler { return h }
 	}
 	c := cors.New(cors.Options{
-		AllowedOrigins:   origins,
+		// A function, not AllowedOrigins: the library lower-cases those
+		// and reads "*" in them as a pattern, while CrossOriginProtection
+		// and the WebSocket check match exactly. One rule for all three.
+		AllowOriginFunc:  func(o string) bool { return slices.Contains(origins, o) },
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders:   []string{"Content-Type", "Authorization"},
 		AllowCredentials: true,

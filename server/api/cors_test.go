@@ -89,3 +89,35 @@ func TestCORSForAllowedOrigins(t *testing.T) {
 		}
 	})
 }
+
+// TestCORSMatchesExactly sends preflights from look-alikes of the allowed
+// origins to a real server: none is granted. The configuration refuses
+// wildcards and lower-cases what it is given, and the server holds to an
+// exact match even when handed an origin a CORS library would read as a
+// pattern or fold to lower case.
+func TestCORSMatchesExactly(t *testing.T) {
+	const pattern = "https://*.example.com" // a pattern to github.com/rs/cors, not an origin
+	l := newLive(t, func(c *config.Config) { c.AllowedOrigins = []string{appOrigin, pattern} }, nil)
+	for _, origin := range []string{
+		strings.ToUpper(appOrigin),
+		appOrigin + ".evil.test",
+		appOrigin + "/",
+		"null",
+		"https://evil.example.com",
+		"https://.example.com",
+	} {
+		t.Run(origin, func(t *testing.T) {
+			req, _ := http.NewRequest("OPTIONS", l.srv.URL+"/token/refresh", nil)
+			req.Header.Set("Origin", origin)
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+				t.Errorf("a preflight from %s was granted: Access-Control-Allow-Origin %q", origin, got)
+			}
+		})
+	}
+}

@@ -288,7 +288,9 @@ func Load(getenv func(string) string) (Config, error) {
 				bad(EnvAllowedOrigins, "has %q: %v", origin, err)
 				continue
 			}
-			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimSuffix(origin, "/"))
+			// Browsers send an origin in lower case, and it is matched
+			// exactly: HTTP://LOCALHOST:3000 means http://localhost:3000.
+			c.AllowedOrigins = append(c.AllowedOrigins, strings.ToLower(strings.TrimSuffix(origin, "/")))
 		}
 	}
 	if hs := get(EnvAllowedHosts); hs != "" {
@@ -486,6 +488,9 @@ func checkOrigin(o string) error {
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return errors.New("an origin has no path, query or user, e.g. https://app.example.com")
+	}
+	if strings.Contains(u.Host, "*") {
+		return errors.New("origins are matched exactly, with no wildcard: list each one, e.g. https://app.example.com,https://admin.example.com")
 	}
 	return nil
 }

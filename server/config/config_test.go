@@ -58,7 +58,7 @@ func TestLoadFull(t *testing.T) {
 		config.EnvRegion: "ie1", config.EnvPort: "0", config.EnvUsersFile: "users.json",
 		config.EnvSessionKey:      strings.Repeat("ab", 32),
 		config.EnvSessionLifetime: "30m", config.EnvWarnLead: "10s",
-		config.EnvAllowedOrigins: " https://a.example.com , http://localhost:3000/ ,",
+		config.EnvAllowedOrigins: " https://a.example.com , HTTP://LocalHost:3000/ ,",
 		config.EnvAdminToken:     "0123456789abcdef0123",
 	})))
 	if err != nil {
@@ -134,6 +134,8 @@ func TestLoadRejects(t *testing.T) {
 		{"warn lead", map[string]string{config.EnvWarnLead: "-5s"}, config.EnvWarnLead, "duration"},
 		{"origin with path", map[string]string{config.EnvAllowedOrigins: "https://a.example.com/app"}, config.EnvAllowedOrigins, "no path"},
 		{"origin without scheme", map[string]string{config.EnvAllowedOrigins: "a.example.com"}, config.EnvAllowedOrigins, "scheme://host"},
+		{"origin with a wildcard", map[string]string{config.EnvAllowedOrigins: "https://*.example.com"}, config.EnvAllowedOrigins, "no wildcard"},
+		{"origin with a wildcard port", map[string]string{config.EnvAllowedOrigins: "http://localhost:*"}, config.EnvAllowedOrigins, "scheme://host"},
 		{"admin token short", map[string]string{config.EnvAdminToken: "short"}, config.EnvAdminToken, "at least 16"},
 	}
 	for _, tt := range tests {
