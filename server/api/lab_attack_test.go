@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/api"
+	"github.com/tokenlab/tokenlab/server/config"
 	"github.com/tokenlab/tokenlab/server/hub"
 	"github.com/tokenlab/tokenlab/shared/token"
 )
@@ -194,4 +195,43 @@ func TestLabUsedUpOrderLeavesNoStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLabOrdersEndWithTheProcess: the lab's orders live in memory, as
+// docs/api.md says. After a restart (same keys and state directory) the
+// session's cookie still renews, with neither the failures nor the skew
+// ordered before, and expire answers no_token until that renewal.
+func TestLabOrdersEndWithTheProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	withState := func(c *config.Config) { c.Lab, c.StateDir = true, dir }
+	before := newLive(t, withState, nil)
+	_, ck := before.signIn(t, 600)
+	id := before.sessionID(t)
+	before.mustPost(t, "/lab/fail", ck, `{"count":5,"status":503}`)
+	before.mustPost(t, "/lab/skew", ck, `{"seconds":3600}`)
+	if f := operatorFaults(t, before)[id]; f.FailRenewals != 5 || f.SkewSeconds != 3600 {
+		t.Fatalf("orders before the restart: %+v", f)
+	}
+	before.srv.Close()
+	before.hub.Shutdown()
+
+	after := newLive(t, withState, nil)
+	if a := after.labPost(t, "/lab/expire", ck, ""); a.status != http.StatusConflict {
+		t.Errorf("expire before any renewal on the new server: %d %s, want 409 %s", a.status, a.body, api.CodeNoToken)
+	} else if code, _, _ := a.errorCode(t); code != api.CodeNoToken {
+		t.Errorf("expire before any renewal on the new server: %s, want %s", code, api.CodeNoToken)
+	}
+	if f, ok := operatorFaults(t, after)[id]; ok {
+		t.Errorf("the new server keeps orders: %+v", f)
+	}
+	now := time.Now().Unix()
+	tr, err := after.refreshHTTP(t, ck)
+	if err != nil {
+		t.Fatalf("renewal after the restart: %v", err)
+	}
+	if tok, err := token.Decode(tr.Token); err != nil || tok.Claims.Nbf < now-1 || tok.Claims.Nbf > time.Now().Unix() {
+		t.Errorf("renewal after the restart is skewed: %+v %v", tok, err)
+	}
+	after.mustPost(t, "/lab/expire", ck, "")
 }
