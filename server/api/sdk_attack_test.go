@@ -1,6 +1,9 @@
 package api_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -291,4 +294,85 @@ func nextVoice(tb testing.TB, dev *websocket.Conn) voicesignal.Message {
 		}
 		return m
 	}
+}
+
+// resign returns tok with its identity replaced, signed with the server's
+// key as a backend sharing the API key secret (or anyone, with the demo
+// account's public one) can: mint itself refuses such identities.
+func resign(tb testing.TB, tok, identity string) string {
+	tb.Helper()
+	parts := strings.Split(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		tb.Fatal(err)
+	}
+	claims["grants"].(map[string]any)["identity"] = identity
+	parts[1] = base64.RawURLEncoding.EncodeToString(must(json.Marshal(claims)))
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	parts[2] = base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return strings.Join(parts, ".")
+}
+
+// TestSDKIdentitiesThatLookAlike: tokens signed with the server's key but
+// carrying an identity tokenlab never mints (a terminal escape for the
+// operator's `tokenlab sessions`, a zero-width space that passes for
+// alice, a bidi override, one far too long) are refused as invalid by
+// both SDK sockets, in parallel, and listed nowhere.
+func TestSDKIdentitiesThatLookAlike(t *testing.T) {
+	t.Parallel()
+	l := newLive(t, nil, nil)
+	base := "ws" + strings.TrimPrefix(l.srv.URL, "http")
+	sync1, _ := l.minter.Mint("alice", sdkGrant, time.Hour)
+	voice, _ := l.minter.Mint("alice", token.Grants{Voice: &token.VoiceGrant{Incoming: &token.VoiceIncoming{Allow: true}}}, time.Hour)
+	identities := []string{"alice\x1b]52;c;ZXZpbA==\x07\x1b[2K", "al\u200bice", "\u202eecila", strings.Repeat("a", token.MaxIdentityLen+1)}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	got := make([]string, 2*len(identities))
+	for i, id := range identities {
+		wg.Go(func() {
+			<-start
+			c, h, err := twilsockInit(t, base, resign(t, sync1.Token, id))
+			if err != nil {
+				got[2*i] = err.Error()
+				return
+			}
+			c.Close()
+			got[2*i] = fmt.Sprint("twilsock ", h.Status.Code, " ", h.Status.ErrorCode)
+		})
+		wg.Go(func() {
+			<-start
+			dev := voiceListen(t, base, resign(t, voice.Token, id))
+			defer dev.Close()
+			var e voicesignal.ErrorPayload
+			m := nextVoice(t, dev)
+			m.PayloadInto(&e)
+			got[2*i+1] = fmt.Sprint("voice ", m.Type, " ", e.Error.Code)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, g := range got {
+		want := "twilsock 401 20101"
+		if i%2 == 1 {
+			want = "voice error 31204"
+		}
+		if g != want {
+			t.Errorf("identity %q: %s, want %s", truncateForLog(identities[i/2]), g, want)
+		}
+	}
+	if list := l.adminSessions(t).SDKConnections; len(list) != 0 {
+		t.Errorf("GET /admin/sessions lists %d connections of such identities, the first %q", len(list), truncateForLog(list[0].Identity))
+	}
+}
+
+func truncateForLog(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }

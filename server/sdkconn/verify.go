@@ -98,6 +98,12 @@ func checkToken(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) 
 	case c.Identity() == "":
 		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenGrantsInvalid, "the token has no identity")
 	}
+	if err := token.CheckIdentity("the token's identity", c.Identity()); r == nil && err != nil {
+		// Signed, but not an identity tokenlab mints: one with a control
+		// character could rewrite the operator's terminal (tokenlab
+		// sessions), an invisible one pass for another. It shows nowhere.
+		return Accepted{}, newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, err.Error())
+	}
 	if r != nil {
 		// The signature holds, so the identity is the one tokenlab minted
 		// the token for: the refusal can be shown to that identity.
