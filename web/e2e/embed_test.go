@@ -457,3 +457,41 @@ func TestEmbedCrossSiteOverTLS(t *testing.T) {
 		t.Errorf("events across sites hold an error: %s", got)
 	}
 }
+
+// TestEmbedRefusesHostileOptions calls tokenlab.embed as a careless or
+// hostile app might: a misspelt option, a panel that is not a boolean,
+// options whose getters throw. Each gets a rejected Promise (never a
+// throw) naming what is wrong and a tokenlab:error, and corrected options
+// then sign in.
+func TestEmbedRefusesHostileOptions(t *testing.T) {
+	for _, tt := range []struct{ name, options, want string }{
+		{"a misspelt ttl", `{username: "a", password: "x", tll: 60}`, `"tll"`},
+		{"an option it does not have", `{username: "a", password: "x", server: "http://evil.test"}`, `"server"`},
+		{"panel a string", `{username: "a", password: "x", panel: "no"}`, "panel"},
+		{"a getter that throws", `{get username() { throw new Error("boom") }, password: "x"}`, "boom"},
+		{"a proxy that throws", `new Proxy({}, {ownKeys() { throw new Error("trap") }, get() { throw new Error("trap") }})`, "trap"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// A tab each: a call while a session lives returns its promise.
+			ctx := newTab(t, 20*time.Second)
+			openEmbedHost(t, ctx, "")
+			got := awaited(t, ctx, `(async () => {
+				let p;
+				try { p = tokenlab.embed(`+tt.options+`); } catch (e) { return "threw: " + e.message; }
+				if (!(p instanceof Promise)) return "not a promise";
+				try { await p; return "resolved"; } catch (e) { return "rejected: " + e.message; }
+			})()`)
+			if !strings.HasPrefix(got, "rejected: ") || !strings.Contains(got, tt.want) {
+				t.Fatalf("tokenlab.embed(%s) = %q, want a rejection saying %s", tt.options, got, tt.want)
+			}
+			ev := awaited(t, ctx, `(async () => JSON.stringify(window.__got.events.filter((e) => e.name === "tokenlab:error").map((e) => e.detail)))()`)
+			if !strings.Contains(ev, `"code":"signin"`) {
+				t.Errorf("tokenlab:error events %s, want one with code signin", ev)
+			}
+			// Refused, the app corrects its options and signs in.
+			if got := awaited(t, ctx, embedJS(`{username: "fixed", password: "x", ttl: 60, panel: false}`)); strings.HasPrefix(got, "rejected") || strings.Count(got, ".") != 2 {
+				t.Errorf("tokenlab.embed with corrected options = %q, want a token", got)
+			}
+		})
+	}
+}

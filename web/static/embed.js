@@ -64,24 +64,42 @@
     return current.promise;
   };
 
-  // check returns what is wrong with the options, naming the field, or "".
+  // optionNames are the options tokenlab.embed takes (docs/embed.md).
+  const optionNames = ["username", "password", "ttl", "grants", "panel", "onToken"];
+
+  // check reads the options once (a getter runs once, so what is checked
+  // is what is sent) and returns their copy and what is wrong with them,
+  // naming the option, or "". A name it does not know is refused, not
+  // ignored: a misspelt ttl would otherwise sign in with the default.
   const check = (o) => {
-    if (typeof o !== "object" || o === null) return "tokenlab.embed takes an options object: {username, password, ttl, grants, panel, onToken}";
-    if (typeof o.username !== "string" || o.username === "") return "tokenlab.embed: username must be a non-empty string";
-    if (typeof o.password !== "string") return "tokenlab.embed: password must be a string";
-    if (o.ttl !== undefined && !Number.isInteger(o.ttl)) return "tokenlab.embed: ttl must be a whole number of seconds (or left out for the server's default)";
-    if (o.grants !== undefined && (typeof o.grants !== "object" || o.grants === null || Array.isArray(o.grants)))
-      return "tokenlab.embed: grants must be an object, as POST /token takes it (docs/api.md)";
-    if (o.onToken !== undefined && typeof o.onToken !== "function") return "tokenlab.embed: onToken must be a function (token, detail)";
-    return "";
+    if (typeof o !== "object" || o === null) return [null, "tokenlab.embed takes an options object: {" + optionNames.join(", ") + "}"];
+    const unknown = Object.keys(o).find((k) => !optionNames.includes(k));
+    if (unknown !== undefined) return [null, "tokenlab.embed: " + JSON.stringify(unknown) + " is not an option; the options are " + optionNames.join(", ")];
+    const c = {};
+    for (const k of optionNames) c[k] = o[k];
+    if (typeof c.username !== "string" || c.username === "") return [null, "tokenlab.embed: username must be a non-empty string"];
+    if (typeof c.password !== "string") return [null, "tokenlab.embed: password must be a string"];
+    if (c.ttl !== undefined && !Number.isInteger(c.ttl)) return [null, "tokenlab.embed: ttl must be a whole number of seconds (or left out for the server's default)"];
+    if (c.grants !== undefined && (typeof c.grants !== "object" || c.grants === null || Array.isArray(c.grants)))
+      return [null, "tokenlab.embed: grants must be an object, as POST /token takes it (docs/api.md)"];
+    if (c.panel !== undefined && typeof c.panel !== "boolean") return [null, "tokenlab.embed: panel must be true or false (false starts with the panel hidden)"];
+    if (c.onToken !== undefined && typeof c.onToken !== "function") return [null, "tokenlab.embed: onToken must be a function (token, detail)"];
+    return [c, ""];
   };
 
   // signIn sends one sign-in and returns its record: the program settles
   // its promise (through tokenlabEmbed's first and failed, which reach the
-  // current sign-in) and hands it the session's renewals.
-  function signIn(o) {
+  // current sign-in) and hands it the session's renewals. Whatever the
+  // options do, it returns a promise: options that throw reject it.
+  function signIn(options) {
     const s = { state: "signing-in" };
-    const wrong = check(o);
+    let o, wrong, body;
+    try {
+      [o, wrong] = check(options);
+      if (!wrong) body = JSON.stringify({ username: o.username, password: o.password, ttl: o.ttl, grants: o.grants });
+    } catch (e) {
+      wrong = "tokenlab.embed: reading the options threw: " + (e && e.message ? e.message : String(e));
+    }
     if (wrong) {
       fire("tokenlab:error", { code: "signin", message: wrong, field: "options" });
       s.state = "failed";
@@ -103,7 +121,7 @@
     // signed_out follows its revoked) leaves that sign-in alone.
     s.ended = () => { if (s.state === "live") s.state = "ended"; };
     if (o.panel === false) api.panel.hide();
-    const answer = post("/token", JSON.stringify({ username: o.username, password: o.password, ttl: o.ttl, grants: o.grants }));
+    const answer = post("/token", body);
     if (program) program.signInAgain(answer);
     else start(answer);
     return s;
