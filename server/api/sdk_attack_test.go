@@ -365,6 +365,15 @@ func TestSDKIdentitiesThatLookAlike(t *testing.T) {
 			t.Errorf("identity %q: %s, want %s", truncateForLog(identities[i/2]), g, want)
 		}
 	}
+	// Refused for another reason too (expired), it is still not listed.
+	past, _ := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret},
+		func() time.Time { return time.Now().Add(-2 * time.Hour) })
+	expired, _ := past.Mint("alice", sdkGrant, time.Hour)
+	if c, h, err := twilsockInit(t, base, resign(t, expired.Token, identities[0])); err != nil || h.Status.ErrorCode != twilsock.ErrorTokenExpired {
+		t.Errorf("an expired token of such an identity: %v %+v, want 20104", err, h.Status)
+	} else {
+		c.Close()
+	}
 	if list := l.adminSessions(t).SDKConnections; len(list) != 0 {
 		t.Errorf("GET /admin/sessions lists %d connections of such identities, the first %q", len(list), truncateForLog(list[0].Identity))
 	}

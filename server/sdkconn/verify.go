@@ -98,16 +98,19 @@ func checkToken(m *mint.Minter, raw string, now time.Time) (Accepted, *Refusal) 
 	case c.Identity() == "":
 		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenGrantsInvalid, "the token has no identity")
 	}
-	if err := token.CheckIdentity("the token's identity", c.Identity()); r == nil && err != nil {
-		// Signed, but not an identity tokenlab mints: one with a control
-		// character could rewrite the operator's terminal (tokenlab
-		// sessions), an invisible one pass for another. It shows nowhere.
-		return Accepted{}, newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, err.Error())
+	// Signed, but not an identity tokenlab mints: one with a control
+	// character could rewrite the operator's terminal (tokenlab sessions),
+	// an invisible one pass for another. It shows nowhere.
+	idErr := token.CheckIdentity("the token's identity", c.Identity())
+	if r == nil && idErr != nil {
+		r = newRefusal(twilsock.StatusUnauthorized, twilsock.ErrorTokenInvalid, idErr.Error())
 	}
 	if r != nil {
-		// The signature holds, so the identity is the one tokenlab minted
-		// the token for: the refusal can be shown to that identity.
-		r.Identity = c.Identity()
+		if idErr == nil {
+			// The signature holds, so the identity is the one tokenlab
+			// minted the token for: the refusal can be shown to it.
+			r.Identity = c.Identity()
+		}
 		return Accepted{}, r
 	}
 	return Accepted{Identity: c.Identity(), Grants: c.Grants, TTL: c.TTL(), Exp: c.ExpiresAt()}, nil
