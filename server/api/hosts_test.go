@@ -80,7 +80,7 @@ func sendAll(tb testing.TB, base, host string, ck *http.Cookie, reqs []hostReque
 // Nothing is served, and nothing changes: no sign-in, no revoke, no
 // logout. The same requests addressed to localhost then work.
 func TestRebindingRefusedOnEveryRoute(t *testing.T) {
-	l := newLive(t, nil, nil)
+	l := newLive(t, labOn, nil)
 	_, ck := l.signIn(t, 600)
 	id := l.hub.Sessions()[0].ID
 	port := l.srv.URL[strings.LastIndexByte(l.srv.URL, ':')+1:]
@@ -103,6 +103,13 @@ func TestRebindingRefusedOnEveryRoute(t *testing.T) {
 		{method: "POST", path: "/token/verify", header: js, body: `{"token":"a.b.c"}`},
 		{method: "POST", path: "/token/refresh", header: origin, withCookie: true},
 		{method: "POST", path: "/logout", header: origin, withCookie: true},
+		// The embed, its preflights and the lab: a rebinding page would
+		// load the program as its own and order the session's faults.
+		{method: "GET", path: "/embed.js"},
+		{method: "OPTIONS", path: "/token", header: map[string]string{"Origin": "http://" + forged, "Access-Control-Request-Method": "POST"}},
+		{method: "POST", path: "/lab/expire", header: origin, withCookie: true},
+		{method: "POST", path: "/lab/fail", header: js, withCookie: true, body: `{"count":100,"status":503}`},
+		{method: "POST", path: "/admin/sessions/" + id + "/drop", header: js, body: `{"code":1006}`},
 	}
 
 	// The sockets join the attack at the same time: the page's, and the
