@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -82,6 +85,30 @@ func TestShutdownWithThousandsOfSDKSockets(t *testing.T) {
 		open = append(open, ws)
 		defer ws.Close()
 	}
+	// The operator's listing holds each of them, once.
+	resp, err := http.Get("http://" + p.addr + "/admin/sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var list struct {
+		SDK []struct{ ID, State string } `json:"sdk_connections"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatalf("GET /admin/sessions: %v", err)
+	}
+	ids := make(map[string]bool)
+	for _, c := range list.SDK {
+		if c.State == "open" {
+			ids[c.ID] = true
+		}
+	}
+	if len(ids) != len(open) || len(list.SDK) != len(open) {
+		t.Errorf("GET /admin/sessions lists %d SDK connections (%d distinct open), want the %d open", len(list.SDK), len(ids), len(open))
+	}
+	t.Logf("GET /admin/sessions with %d SDK connections: %d bytes", len(open), len(body))
+
 	closes := make(chan error, len(open))
 	for _, ws := range open {
 		go func() {
