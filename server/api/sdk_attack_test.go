@@ -385,3 +385,80 @@ func truncateForLog(s string) string {
 	}
 	return s
 }
+
+// TestSDKRefusalFloodKeepsOthersEnded: one identity's flood of refused
+// connects, in parallel, does not push another identity's ended
+// connection (why alice's SDK closed) out of the operator's listing or
+// out of what alice's next tab is told.
+func TestSDKRefusalFloodKeepsOthersEnded(t *testing.T) {
+	t.Parallel()
+	l := newLive(t, labOn, nil)
+	_, ck := l.signIn(t, 600)
+	id := l.sessionID(t)
+	base := "ws" + strings.TrimPrefix(l.srv.URL, "http")
+	tok, _ := l.minter.Mint("alice", sdkGrant, time.Hour)
+	ws, h, err := twilsockInit(t, base, tok.Token)
+	if err != nil || h.Status.Code != 200 {
+		t.Fatalf("init: %v %+v", err, h.Status)
+	}
+	defer ws.Close()
+	l.mustPost(t, "/admin/sessions/"+id+"/expire", nil, "")
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break // closed: 410, then the WebSocket close
+		}
+	}
+	aliceEnded := func() bool {
+		for _, c := range l.adminSessions(t).SDKConnections {
+			if c.Identity == "alice" && c.Event == protocol.SDKExpired {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !aliceEnded() {
+		if time.Now().After(deadline) {
+			t.Fatal("alice's expired connection is not listed")
+		}
+	}
+
+	past, _ := mint.New(mint.Credentials{AccountSID: accountSID, APIKeySID: apiKeySID, APIKeySecret: secret},
+		func() time.Time { return time.Now().Add(-2 * time.Hour) })
+	expired, _ := past.Mint("mallory", sdkGrant, time.Hour)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			<-start
+			for range 25 {
+				if c, _, err := twilsockInit(t, base, expired.Token); err == nil {
+					c.Close()
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	list := l.adminSessions(t).SDKConnections
+	mallory := 0
+	for _, c := range list {
+		if c.Identity == "mallory" {
+			mallory++
+		}
+	}
+	if !aliceEnded() {
+		t.Errorf("after %d refusals of mallory's (%d listed), alice's expired connection is no longer listed", 200, mallory)
+	}
+	tab := l.mustDial(t, ck)
+	expect(t, tab, protocol.TypeHello, 5*time.Second)
+	m := read(t, tab, 5*time.Second)
+	for m.Type != protocol.TypeSDK { // the session's own notices come first
+		m = read(t, tab, 5*time.Second)
+	}
+	if m.Event != protocol.SDKExpired || m.Identity != "alice" {
+		t.Errorf("alice's new tab was told %+v, want her expired SDK connection", m)
+	}
+}

@@ -21,6 +21,10 @@ const (
 	// MaxReplay is how many of an identity's connections a new tab is told
 	// of: the most recent, within what its queue keeps free for them.
 	MaxReplay = 8
+	// MaxEndedPerIdentity is how many of the ended connections kept are
+	// one identity's, so that one identity's churn (refused connects sent
+	// as fast as it can) cannot push every other identity's out.
+	MaxEndedPerIdentity = MaxReplay
 )
 
 // Status is one SDK connection as operators (GET /admin/sessions) and the
@@ -211,10 +215,35 @@ func (d *Directory) close(r *record) {
 	d.changedLocked(r)
 }
 
-// endedLocked queues r, which closed, to be forgotten. Callers hold d.mu.
+// endedLocked queues r, which closed, to be forgotten: first of all its
+// identity's oldest ended connection, past MaxEndedPerIdentity. Callers
+// hold d.mu.
 func (d *Directory) endedLocked(r *record, now time.Time) {
 	d.ended = append(d.ended, r)
+	first, n := -1, 0
+	for i, o := range d.ended {
+		if o.identity == r.identity {
+			if first < 0 {
+				first = i
+			}
+			n++
+		}
+	}
+	if n > MaxEndedPerIdentity {
+		d.forgetLocked(d.ended[first])
+		d.ended = slices.Delete(d.ended, first, first+1)
+	}
 	d.pruneLocked(now)
+}
+
+// forgetLocked takes r, which ended, off its identity's list. Callers
+// hold d.mu.
+func (d *Directory) forgetLocked(r *record) {
+	if same := slices.DeleteFunc(d.byIdentity[r.identity], func(o *record) bool { return o == r }); len(same) > 0 {
+		d.byIdentity[r.identity] = same
+	} else {
+		delete(d.byIdentity, r.identity)
+	}
 }
 
 // pruneLocked forgets the ended connections past MaxEnded or older than
@@ -222,12 +251,7 @@ func (d *Directory) endedLocked(r *record, now time.Time) {
 func (d *Directory) pruneLocked(now time.Time) {
 	n := 0
 	for n < len(d.ended) && (len(d.ended)-n > MaxEnded || now.Sub(fromMS(d.ended[n].at)) > EndedLinger) {
-		r := d.ended[n]
-		if same := slices.DeleteFunc(d.byIdentity[r.identity], func(o *record) bool { return o == r }); len(same) > 0 {
-			d.byIdentity[r.identity] = same
-		} else {
-			delete(d.byIdentity, r.identity)
-		}
+		d.forgetLocked(d.ended[n])
 		d.ended[n] = nil
 		n++
 	}

@@ -140,15 +140,16 @@ func TestDirectoryFollowsVoice(t *testing.T) {
 	wantChange(t, ch, protocol.SDKEnded, protocol.SDKClosed)
 }
 
-// TestDirectoryBounds: closed connections are forgotten past MaxEnded, a
-// new tab is told of MaxReplay at most, and nothing holds a token.
+// TestDirectoryBounds: closed connections are forgotten past MaxEnded and
+// past MaxEndedPerIdentity for one identity, a new tab is told of
+// MaxReplay at most, and nothing holds a token.
 func TestDirectoryBounds(t *testing.T) {
 	m := mustMinter(t, creds, nil)
 	d, ch := watched(t)
 	_, url := mustServer(t, sdkconn.Options{Minter: m, Directory: d, MaxConnsPerIdentity: 1})
 	var tokens []string
 	for i := range sdkconn.MaxEnded + 5 {
-		tok := syncToken(t, m, fmt.Sprintf("user%d", i%3), time.Hour)
+		tok := syncToken(t, m, fmt.Sprintf("user%d", i%(sdkconn.MaxEnded/sdkconn.MaxEndedPerIdentity)), time.Hour)
 		tokens = append(tokens, tok)
 		c := dial(t, url)
 		c.init(tok)
@@ -159,6 +160,12 @@ func TestDirectoryBounds(t *testing.T) {
 	list := d.All()
 	if len(list) != sdkconn.MaxEnded {
 		t.Errorf("%d connections listed, want the last %d", len(list), sdkconn.MaxEnded)
+	}
+	perIdentity := make(map[string]int)
+	for _, s := range list {
+		if perIdentity[s.Identity]++; perIdentity[s.Identity] > sdkconn.MaxEndedPerIdentity {
+			t.Errorf("more than %d ended connections of %s listed", sdkconn.MaxEndedPerIdentity, s.Identity)
+		}
 	}
 	b, _ := json.Marshal(list)
 	for _, tok := range tokens {
