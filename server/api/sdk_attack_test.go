@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/server/api"
 	"github.com/tokenlab/tokenlab/server/mint"
+	"github.com/tokenlab/tokenlab/server/sdkconn"
 	"github.com/tokenlab/tokenlab/server/twilsock"
 	"github.com/tokenlab/tokenlab/server/voicesignal"
 	"github.com/tokenlab/tokenlab/shared/protocol"
@@ -460,5 +462,64 @@ func TestSDKRefusalFloodKeepsOthersEnded(t *testing.T) {
 	}
 	if m.Event != protocol.SDKExpired || m.Identity != "alice" {
 		t.Errorf("alice's new tab was told %+v, want her expired SDK connection", m)
+	}
+}
+
+// TestSDKPingFloodInParallel: a twilsock client and a Voice Device flood
+// the server with WebSocket pings at once, which no SDK sends (a browser
+// cannot): pings count against the frame rate as on /ws, so each is
+// answered no more pongs than the burst allows and then closed.
+func TestSDKPingFloodInParallel(t *testing.T) {
+	t.Parallel()
+	l := newLive(t, nil, nil)
+	base := "ws" + strings.TrimPrefix(l.srv.URL, "http")
+	tok, _ := l.minter.Mint("alice", sdkGrant, time.Hour)
+	ws, h, err := twilsockInit(t, base, tok.Token)
+	if err != nil || h.Status.Code != 200 {
+		t.Fatalf("init: %v %+v", err, h.Status)
+	}
+	defer ws.Close()
+	voice, _ := l.minter.Mint("alice", token.Grants{Voice: &token.VoiceGrant{Incoming: &token.VoiceIncoming{Allow: true}}}, time.Hour)
+	dev := voiceListen(t, base, voice.Token)
+	defer dev.Close()
+	if m := nextVoice(t, dev); m.Type != voicesignal.TypeConnected {
+		t.Fatalf("listen answered %s", m.Type)
+	}
+
+	const pings = 1000
+	start := make(chan struct{})
+	errs := make(chan error, 2)
+	for _, c := range []*websocket.Conn{ws, dev} {
+		var pongs atomic.Int32
+		c.SetPongHandler(func(string) error { pongs.Add(1); return nil })
+		go func() {
+			<-start
+			go func() {
+				for range pings {
+					if c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) != nil {
+						return
+					}
+				}
+			}()
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				if _, _, err := c.ReadMessage(); err == nil {
+					continue // the protocol's own close or error message
+				} else if n := pongs.Load(); n > sdkconn.MessageBurst+sdkconn.MessageRate {
+					errs <- fmt.Errorf("%s: %d pongs answered, more than the burst of %d (ended with %v)", c.RemoteAddr(), n, sdkconn.MessageBurst, err)
+				} else if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+					errs <- fmt.Errorf("the flood ended with %v, want the server's close", err)
+				} else {
+					errs <- nil
+				}
+				return
+			}
+		}()
+	}
+	close(start)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -244,6 +244,10 @@ func (c *conn) readPump() {
 	c.ws.SetReadDeadline(time.Now().Add(initWait))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
 	limiter := rate.NewLimiter(MessageRate, MessageBurst)
+	c.limitPings(limiter, func() {
+		c.closeWith(twilsock.StatusTooManyRequest, "Too Many Requests",
+			fmt.Sprintf("more than %d frames a second, WebSocket pings included: slow down", MessageRate))
+	})
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {

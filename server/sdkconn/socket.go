@@ -2,10 +2,12 @@ package sdkconn
 
 import (
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/tokenlab/tokenlab/shared/protocol"
 )
@@ -208,3 +210,29 @@ func (s *socket) end() {
 		finished()
 	}
 }
+
+// limitPings makes the peer's WebSocket pings count against limiter, the
+// reader's frame rate, as /ws counts them: the SDKs send none (a browser
+// cannot), so a flood of them is a client to close, with over, rather
+// than one to answer a pong each. It is called by the reader, which runs
+// the handler.
+func (s *socket) limitPings(limiter *rate.Limiter, over func()) {
+	s.ws.SetPingHandler(func(data string) error {
+		if s.closing() {
+			return nil
+		}
+		if !limiter.Allow() {
+			over()
+			return nil
+		}
+		err := s.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(pongWriteWait))
+		if ne, ok := err.(net.Error); err == websocket.ErrCloseSent || ok && ne.Timeout() {
+			return nil // as gorilla's own handler: the reader goes on
+		}
+		return err
+	})
+}
+
+// pongWriteWait is how long a pong may take to write, as in gorilla's own
+// ping handler.
+const pongWriteWait = time.Second

@@ -174,6 +174,9 @@ func (c *voiceConn) readPump() {
 	c.ws.SetReadDeadline(time.Now().Add(initWait))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
 	limiter := rate.NewLimiter(MessageRate, MessageBurst)
+	c.limitPings(limiter, func() {
+		c.closeWith(voicesignal.CodeConnectionError, fmt.Sprintf("more than %d signaling messages a second, WebSocket pings included: slow down", MessageRate))
+	})
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
