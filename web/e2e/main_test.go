@@ -11,21 +11,15 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -114,19 +108,15 @@ func findTools() (chromium, bin, why string) {
 	return chromium, bin, ""
 }
 
-var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)
-
-// server is the tokenlab binary under test, run in open demo mode in an
-// empty directory and environment, so no .env or Twilio credentials apply.
+// server is the tokenlab binary under test (browser.Tokenlab), with what
+// the tests reach it by.
 type server struct {
-	bin, dir, port string
+	browser.Tokenlab
 	// env is added to the server's environment; url is where it serves
 	// once started (http://127.0.0.1:PORT, or https://localhost:PORT).
 	env    []string
 	url    string
 	client *http.Client
-	cmd    *exec.Cmd
-	done   chan struct{} // closed when the output is drained
 }
 
 // srv is the run's server.
@@ -138,7 +128,7 @@ func startServer(bin string) (stop func(), err error) {
 		return nil, err
 	}
 	adminToken = "e2e-admin-" + rand.Text()
-	srv = &server{bin: bin, dir: dir, port: "0", client: http.DefaultClient}
+	srv = &server{Tokenlab: browser.Tokenlab{Bin: bin, Dir: dir}, client: http.DefaultClient}
 	if err := srv.start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -150,53 +140,20 @@ func startServer(bin string) (stop func(), err error) {
 	}, nil
 }
 
-// start runs the binary on s.port (0: a free one, remembered for restarts)
+// start runs the binary on s.Port (0: a free one, remembered for restarts)
 // and returns once it answers /healthz.
 func (s *server) start() error {
-	cmd := exec.Command(s.bin, "serve", "-port", s.port)
-	cmd.Dir = s.dir
 	// The state directory keeps the demo account's random session key, so
 	// that a restart keeps everyone signed in, as the tests of restarts
 	// expect.
-	cmd.Env = append([]string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ADMIN_TOKEN=" + adminToken,
-		"TOKENLAB_ALLOWED_ORIGINS=" + appURL, "TOKENLAB_STATE_DIR=" + s.dir}, s.env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	s.Env = append([]string{"TOKENLAB_ADMIN_TOKEN=" + adminToken,
+		"TOKENLAB_ALLOWED_ORIGINS=" + appURL, "TOKENLAB_STATE_DIR=" + s.Dir}, s.env...)
+	if err := s.Start(); err != nil {
 		return err
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.cmd, s.done = cmd, make(chan struct{})
-	port := make(chan string, 1)
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			if m := listening.FindStringSubmatch(line); m != nil {
-				select {
-				case port <- m[1]:
-				default:
-				}
-			}
-			if os.Getenv("TOKENLAB_E2E_LOG") != "" {
-				fmt.Fprintln(os.Stderr, "server:", line)
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case p := <-port:
-		s.port = p
-		s.url = "http://127.0.0.1:" + p
-		if slices.Contains(s.env, "TOKENLAB_TLS=on") {
-			s.url = "https://localhost:" + p
-		}
-	case <-time.After(10 * time.Second):
-		s.stop(false)
-		return errors.New("no \"tokenlab listening\" line within 10s")
+	s.url = "http://127.0.0.1:" + s.Port
+	if slices.Contains(s.env, "TOKENLAB_TLS=on") {
+		s.url = "https://localhost:" + s.Port
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -216,23 +173,8 @@ func (s *server) start() error {
 }
 
 // stop ends the server: gracefully (SIGTERM, as an operator's restart
-// does) or at once. A graceful stop that hangs is killed after 10 s.
-func (s *server) stop(graceful bool) {
-	if s.cmd == nil {
-		return
-	}
-	if graceful {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-		}
-	}
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	<-s.done
-	s.cmd = nil
-}
+// does) or at once.
+func (s *server) stop(graceful bool) { s.Stop(graceful) }
 
 // restartServer stops the server gracefully and starts it again on the
 // same port, with the same configuration (sessions survive).

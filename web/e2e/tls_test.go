@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server/tlscert"
+	"github.com/tokenlab/tokenlab/web/e2e/browser"
 )
 
 // startTLSServer runs a second bin/tokenlab with TOKENLAB_TLS=on. Its
@@ -35,7 +36,7 @@ func startTLSServer(bin string) (pin string, stop func(), err error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert.Leaf)
-	s := &server{bin: bin, dir: dir, port: "0",
+	s := &server{Tokenlab: browser.Tokenlab{Bin: bin, Dir: dir},
 		env: []string{"TOKENLAB_TLS=on", "TOKENLAB_STATE_DIR=" + dir,
 			"TOKENLAB_ALLOWED_ORIGINS=" + appURL + "," + crossSiteAppURL, "TOKENLAB_ALLOWED_HOSTS=" + crossSiteName},
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
@@ -44,7 +45,7 @@ func startTLSServer(bin string) (pin string, stop func(), err error) {
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
-	crossSiteURL = "https://" + crossSiteName + ":" + s.port
+	crossSiteURL = "https://" + crossSiteName + ":" + s.Port
 	if _, err := os.Stat(filepath.Join(dir, tlscert.CertFile)); err != nil {
 		return "", nil, err
 	}

@@ -10,19 +10,14 @@
 package sdk_test
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -131,8 +126,6 @@ func appHandler() http.Handler {
 	return mux
 }
 
-var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)
-
 // serverBin is the tokenlab binary under test; stopServer stops the
 // server startServer started last.
 var (
@@ -187,56 +180,13 @@ func launch(port string, env ...string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(serverBin, "serve", "-port", port)
-	cmd.Dir = dir
 	// The app's page may ask for tokens, as README's example does.
-	cmd.Env = append([]string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "TOKENLAB_ALLOWED_ORIGINS=" + appURL}, env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	listens := make(chan string, 1)
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case listens <- m[1]:
-				default:
-				}
-			}
-			if os.Getenv("TOKENLAB_E2E_LOG") != "" {
-				fmt.Fprintln(os.Stderr, "server:", sc.Text())
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	stop := func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		<-drained
+	s := &browser.Tokenlab{Bin: serverBin, Dir: dir, Port: port, Env: append([]string{"TOKENLAB_ALLOWED_ORIGINS=" + appURL}, env...)}
+	if err := s.Start(); err != nil {
 		os.RemoveAll(dir)
+		return "", nil, err
 	}
-	select {
-	case p := <-listens:
-		return p, stop, nil
-	case <-time.After(10 * time.Second):
-		stop()
-		return "", nil, errors.New("no \"tokenlab listening\" line within 10s")
-	}
+	return s.Port, func() { s.Stop(true); os.RemoveAll(dir) }, nil
 }
 
 // newTab opens the app's Sync page in a fresh browser context, bounded by

@@ -18,27 +18,23 @@
 package voice_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,7 +58,7 @@ var (
 	skipReason string
 	browserCtx context.Context
 	// srv is tokenlab; host is what the Device's chunderw option names.
-	srv  *server
+	srv  *browser.Tokenlab
 	host string
 	// appURL serves voice.html, as a user's app would, from another origin.
 	appURL string
@@ -104,13 +100,14 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "voice: the certificate:", err)
 		return 1
 	}
-	srv = &server{bin: bin, dir: dir}
-	if err := srv.start("0"); err != nil {
+	srv = &browser.Tokenlab{Bin: bin, Dir: dir, Env: []string{
+		"TOKENLAB_TLS=on", "TOKENLAB_STATE_DIR=" + dir, "TOKENLAB_ALLOWED_ORIGINS=" + appURL}}
+	if err := srv.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "voice: starting", bin+":", err)
 		return 1
 	}
-	defer srv.stop()
-	host = "localhost:" + srv.port
+	defer srv.Stop(true)
+	host = "localhost:" + srv.Port
 
 	ctx, stopBrowser, err := browser.Start(chromium,
 		// Trust tokenlab's certificate, and only it, by its key's pin.
@@ -174,74 +171,6 @@ func silence() []byte {
 	b = append(b, "data"...)
 	b = append(b, le32(n)...)
 	return append(b, bytes.Repeat([]byte{128}, n)...)
-}
-
-var listening = regexp.MustCompile(`tokenlab listening"? addr=\S*:(\d+)`)
-
-// server is bin/tokenlab in open demo mode over TLS, in an empty
-// environment, its state (and certificate) in dir.
-type server struct {
-	bin, dir, port string
-	cmd            *exec.Cmd
-	drained        chan struct{}
-}
-
-// start runs the server on port ("0": a free one) and waits until it
-// listens.
-func (s *server) start(port string) error {
-	cmd := exec.Command(s.bin, "serve", "-port", port)
-	cmd.Dir = s.dir
-	cmd.Env = []string{"HOME=" + s.dir, "PATH=" + os.Getenv("PATH"),
-		"TOKENLAB_TLS=on", "TOKENLAB_STATE_DIR=" + s.dir, "TOKENLAB_ALLOWED_ORIGINS=" + appURL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.cmd, s.drained = cmd, make(chan struct{})
-	got := make(chan string, 1)
-	go func() {
-		defer close(s.drained)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case got <- m[1]:
-				default:
-				}
-			}
-			if os.Getenv("TOKENLAB_E2E_LOG") != "" {
-				fmt.Fprintln(os.Stderr, "server:", sc.Text())
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case p := <-got:
-		s.port = p
-		return nil
-	case <-time.After(10 * time.Second):
-		s.stop()
-		return errors.New("no \"tokenlab listening\" line within 10s")
-	}
-}
-
-// stop ends the server as a person does, with SIGTERM (it closes SDK
-// sockets with 1001), and waits for it.
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-	<-s.drained
 }
 
 // offline records every request the tab makes to a host other than the
@@ -508,9 +437,9 @@ func TestVoiceServerRestart(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`window.reconnectLog.some((e) => e.startsWith("registered@"))`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("registering: %v", err)
 	}
-	srv.stop()
-	if err := srv.start(srv.port); err != nil {
-		t.Fatalf("restarting tokenlab on port %s: %v", srv.port, err)
+	srv.Stop(true)
+	if err := srv.Start(); err != nil {
+		t.Fatalf("restarting tokenlab on port %s: %v", srv.Port, err)
 	}
 	got := joined(parse(t, eval[[]string](t, ctx, "window.reconnected")))
 	// The last unregistered is the page's destroy().
