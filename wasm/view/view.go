@@ -202,32 +202,7 @@ func UTC(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	// By hand rather than t.Format: the program then links no
-	// layout-driven time formatting (about 25 KB of wasm).
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	b := make([]byte, 0, len("2006-01-02 15:04:05 UTC"))
-	b = pad(b, y, 4, "-")
-	b = pad(b, int(mo), 2, "-")
-	b = pad(b, d, 2, " ")
-	b = pad(b, h, 2, ":")
-	b = pad(b, mi, 2, ":")
-	b = pad(b, s, 2, " UTC")
-	return string(b)
-}
-
-// pad appends n, zero-padded to width digits, then sep. A negative year
-// keeps its sign in front of the padding.
-func pad(b []byte, n, width int, sep string) []byte {
-	if n < 0 {
-		b, n = append(b, '-'), -n
-	}
-	s := strconv.Itoa(n)
-	for i := len(s); i < width; i++ {
-		b = append(b, '0')
-	}
-	return append(append(b, s...), sep...)
+	return token.FormatUTC(t, " ", " UTC")
 }
 
 // NoExpiry is what ExpiresIn says of a token without exp, as the CLI does.
