@@ -687,6 +687,30 @@ func TestHostileRenewAfterRevoke(t *testing.T) {
 	s.healthy(t)
 }
 
+// floodPings sends n ping frames on c once start is closed, until the
+// server stops taking them, and reads to the end: it returns how many
+// pongs came back and the error the reading ended with (messages the
+// server sends on the way, such as its rate-limit error, are skipped).
+func floodPings(c *websocket.Conn, n int, start <-chan struct{}) (pongs int32, err error) {
+	var answered atomic.Int32
+	// The pong handler runs inside ReadMessage.
+	c.SetPongHandler(func(string) error { answered.Add(1); return nil })
+	<-start
+	go func() {
+		for range n {
+			if c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err = c.ReadMessage(); err != nil {
+			return answered.Load(), err
+		}
+	}
+}
+
 // TestHostilePingFloodInParallel: several tabs of one session flood the
 // server with ping frames at once; each is closed with 4029 after its
 // burst, having been answered no more pongs than the burst allows, and
@@ -706,37 +730,18 @@ func TestHostilePingFloodInParallel(t *testing.T) {
 		}
 		defer c.Close()
 		expect(t, c, protocol.TypeHello, 5*time.Second)
-		var pongs atomic.Int32
-		c.SetPongHandler(func(string) error { pongs.Add(1); return nil })
 		go func() {
-			<-start
-			// Flood until the server stops taking pings, then read to the
-			// close; the pong handler runs inside ReadMessage.
-			go func() {
-				for range pings {
-					if c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) != nil {
-						return
-					}
-				}
-			}()
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			for {
-				_, _, err := c.ReadMessage()
-				if err == nil {
-					continue // the rate_limited error message
-				}
-				var ce *websocket.CloseError
-				switch {
-				case !errors.As(err, &ce) || ce.Code != protocol.CloseRateLimited:
-					errs <- fmt.Errorf("the flood ended with %v, want close %d", err, protocol.CloseRateLimited)
-				case pongs.Load() > api.MessageBurst+api.MessageRate:
-					// The burst, and what the rate refills in the second
-					// the flood takes at most.
-					errs <- fmt.Errorf("%d pongs answered, more than the burst of %d", pongs.Load(), api.MessageBurst)
-				default:
-					errs <- nil
-				}
-				return
+			pongs, err := floodPings(c, pings, start)
+			var ce *websocket.CloseError
+			switch {
+			case !errors.As(err, &ce) || ce.Code != protocol.CloseRateLimited:
+				errs <- fmt.Errorf("the flood ended with %v, want close %d", err, protocol.CloseRateLimited)
+			case pongs > api.MessageBurst+api.MessageRate:
+				// The burst, and what the rate refills in the second
+				// the flood takes at most.
+				errs <- fmt.Errorf("%d pongs answered, more than the burst of %d", pongs, api.MessageBurst)
+			default:
+				errs <- nil
 			}
 		}()
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -490,29 +489,14 @@ func TestSDKPingFloodInParallel(t *testing.T) {
 	start := make(chan struct{})
 	errs := make(chan error, 2)
 	for _, c := range []*websocket.Conn{ws, dev} {
-		var pongs atomic.Int32
-		c.SetPongHandler(func(string) error { pongs.Add(1); return nil })
 		go func() {
-			<-start
-			go func() {
-				for range pings {
-					if c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) != nil {
-						return
-					}
-				}
-			}()
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			for {
-				if _, _, err := c.ReadMessage(); err == nil {
-					continue // the protocol's own close or error message
-				} else if n := pongs.Load(); n > sdkconn.MessageBurst+sdkconn.MessageRate {
-					errs <- fmt.Errorf("%s: %d pongs answered, more than the burst of %d (ended with %v)", c.RemoteAddr(), n, sdkconn.MessageBurst, err)
-				} else if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-					errs <- fmt.Errorf("the flood ended with %v, want the server's close", err)
-				} else {
-					errs <- nil
-				}
-				return
+			n, err := floodPings(c, pings, start)
+			if n > sdkconn.MessageBurst+sdkconn.MessageRate {
+				errs <- fmt.Errorf("%s: %d pongs answered, more than the burst of %d (ended with %v)", c.RemoteAddr(), n, sdkconn.MessageBurst, err)
+			} else if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+				errs <- fmt.Errorf("the flood ended with %v, want the server's close", err)
+			} else {
+				errs <- nil
 			}
 		}()
 	}
